@@ -1,0 +1,175 @@
+"""Rotation conversions: axis-angle, matrices, 6D, quaternions and Euler angles (torch, batched).
+
+All functions take any leading batch shape and are differentiable. Quaternions are (w, x, y, z).
+The 6D representation is the first two *rows* of the matrix, as pytorch3d's
+``matrix_to_rotation_6d`` writes it, so FineDance/EDGE files read without conversion.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+_EPS = 1e-8
+
+
+def axis_angle_to_quaternion(axis_angle: torch.Tensor) -> torch.Tensor:
+    """(..., 3) -> (..., 4). Uses sin(x/2)/x's Taylor series near 0 so gradients stay finite."""
+    angle = axis_angle.norm(dim=-1, keepdim=True)  # (..., 1)
+    half = angle / 2
+    small = angle < 1e-6
+    safe = torch.where(small, torch.ones_like(angle), angle)
+    scale = torch.where(small, 0.5 - angle**2 / 48, torch.sin(half) / safe)
+    return torch.cat([torch.cos(half), axis_angle * scale], dim=-1)
+
+
+def quaternion_to_axis_angle(quat: torch.Tensor) -> torch.Tensor:
+    """(..., 4) -> (..., 3), angle in [0, pi]."""
+    quat = torch.where(quat[..., :1] < 0, -quat, quat)  # same rotation, w >= 0
+    sin_half = quat[..., 1:].norm(dim=-1, keepdim=True)
+    half = torch.atan2(sin_half, quat[..., :1])
+    angle = 2 * half
+    small = sin_half < 1e-6
+    safe = torch.where(small, torch.ones_like(sin_half), sin_half)
+    scale = torch.where(small, 2.0 + half**2 / 3, angle / safe)
+    return quat[..., 1:] * scale
+
+
+def quaternion_to_matrix(quat: torch.Tensor) -> torch.Tensor:
+    """(..., 4) -> (..., 3, 3); the quaternion need not be unit length."""
+    w, x, y, z = F.normalize(quat, dim=-1).unbind(-1)
+    rows = [
+        1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
+        2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
+        2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
+    ]  # fmt: skip
+    return torch.stack(rows, dim=-1).reshape(quat.shape[:-1] + (3, 3))
+
+
+def matrix_to_quaternion(matrix: torch.Tensor) -> torch.Tensor:
+    """(..., 3, 3) -> (..., 4) with w >= 0.
+
+    Computes all four candidate solutions and keeps, per element, the one with the largest
+    denominator: the numerically stable branch (Shepperd's method) without data-dependent control flow.
+    """
+    m = matrix
+    m00, m11, m22 = m[..., 0, 0], m[..., 1, 1], m[..., 2, 2]
+    four_sq = torch.stack(
+        [1 + m00 + m11 + m22, 1 + m00 - m11 - m22, 1 - m00 + m11 - m22, 1 - m00 - m11 + m22], dim=-1
+    )  # (..., 4): 4 * (w^2, x^2, y^2, z^2)
+    roots = torch.sqrt(four_sq.clamp_min(_EPS))
+    d21, d02, d10 = (
+        m[..., 2, 1] - m[..., 1, 2],
+        m[..., 0, 2] - m[..., 2, 0],
+        m[..., 1, 0] - m[..., 0, 1],
+    )
+    s21, s02, s10 = (
+        m[..., 2, 1] + m[..., 1, 2],
+        m[..., 0, 2] + m[..., 2, 0],
+        m[..., 1, 0] + m[..., 0, 1],
+    )
+    candidates = torch.stack(
+        [
+            torch.stack([four_sq[..., 0], d21, d02, d10], dim=-1),
+            torch.stack([d21, four_sq[..., 1], s10, s02], dim=-1),
+            torch.stack([d02, s10, four_sq[..., 2], s21], dim=-1),
+            torch.stack([d10, s02, s21, four_sq[..., 3]], dim=-1),
+        ],
+        dim=-2,
+    ) / (2 * roots[..., None])  # (..., 4 candidates, 4)
+    best = four_sq.argmax(dim=-1)
+    quat = torch.gather(candidates, -2, best[..., None, None].expand(best.shape + (1, 4)))[
+        ..., 0, :
+    ]
+    quat = F.normalize(quat, dim=-1)
+    return torch.where(quat[..., :1] < 0, -quat, quat)
+
+
+def axis_angle_to_matrix(axis_angle: torch.Tensor) -> torch.Tensor:
+    """(..., 3) -> (..., 3, 3)."""
+    return quaternion_to_matrix(axis_angle_to_quaternion(axis_angle))
+
+
+def matrix_to_axis_angle(matrix: torch.Tensor) -> torch.Tensor:
+    """(..., 3, 3) -> (..., 3)."""
+    return quaternion_to_axis_angle(matrix_to_quaternion(matrix))
+
+
+def matrix_to_rot6d(matrix: torch.Tensor) -> torch.Tensor:
+    """(..., 3, 3) -> (..., 6): the first two rows (pytorch3d / FineDance convention)."""
+    return matrix[..., :2, :].reshape(matrix.shape[:-2] + (6,))
+
+
+def rot6d_to_matrix(rot6d: torch.Tensor) -> torch.Tensor:
+    """(..., 6) -> (..., 3, 3) by Gram-Schmidt (Zhou et al. 2019); any 6 numbers give a rotation."""
+    a1, a2 = rot6d[..., :3], rot6d[..., 3:]
+    b1 = F.normalize(a1, dim=-1)
+    b2 = F.normalize(a2 - (b1 * a2).sum(-1, keepdim=True) * b1, dim=-1)
+    b3 = torch.cross(b1, b2, dim=-1)
+    return torch.stack([b1, b2, b3], dim=-2)
+
+
+def axis_angle_to_rot6d(axis_angle: torch.Tensor) -> torch.Tensor:
+    return matrix_to_rot6d(axis_angle_to_matrix(axis_angle))
+
+
+def rot6d_to_axis_angle(rot6d: torch.Tensor) -> torch.Tensor:
+    return matrix_to_axis_angle(rot6d_to_matrix(rot6d))
+
+
+def euler_to_matrix(degrees: torch.Tensor, order: str) -> torch.Tensor:
+    """(..., 3) intrinsic Euler angles in degrees -> (..., 3, 3).
+
+    ``order`` names the axes as a BVH CHANNELS line lists them (e.g. "ZXY"): the rotation is
+    R = R_first @ R_second @ R_third, each about the joint's local (intrinsic) axis.
+    """
+    _check_order(order)
+    radians = torch.deg2rad(degrees)
+    result = None
+    for i, axis in enumerate(order.upper()):
+        axis_angle = torch.zeros(degrees.shape[:-1] + (3,), dtype=degrees.dtype)
+        axis_angle[..., "XYZ".index(axis)] = radians[..., i]
+        rot = axis_angle_to_matrix(axis_angle)
+        result = rot if result is None else result @ rot
+    return result
+
+
+def matrix_to_euler(matrix: torch.Tensor, order: str) -> torch.Tensor:
+    """(..., 3, 3) -> (..., 3) intrinsic Euler angles in degrees for ``order`` (inverse of above).
+
+    For R = R_a(t0) R_b(t1) R_c(t2) with axes (a, b, c) a permutation of XYZ and parity sign s:
+    t1 = asin(s * R[a, c]), t0 = atan2(-s * R[b, c], R[c, c]), t2 = atan2(-s * R[a, b], R[a, a]).
+    At gimbal lock (|t1| = 90 deg) t2 is set to 0 and t0 absorbs the whole remaining rotation.
+    """
+    _check_order(order)
+    a, b, c = ("XYZ".index(axis) for axis in order.upper())
+    sign = 1.0 if (b - a) % 3 == 1 else -1.0
+    m = matrix
+    t1 = torch.asin((sign * m[..., a, c]).clamp(-1.0, 1.0))
+    locked = (sign * m[..., a, c]).abs() > 1 - 1e-6
+    t0 = torch.atan2(-sign * m[..., b, c], m[..., c, c])
+    t2 = torch.atan2(-sign * m[..., a, b], m[..., a, a])
+    t0_locked = torch.atan2(sign * m[..., c, b], m[..., b, b])
+    t0 = torch.where(locked, t0_locked, t0)
+    t2 = torch.where(locked, torch.zeros_like(t2), t2)
+    return torch.rad2deg(torch.stack([t0, t1, t2], dim=-1))
+
+
+def _check_order(order: str) -> None:
+    if sorted(order.upper()) != ["X", "Y", "Z"]:
+        raise ValueError(f"Euler order must be a permutation of XYZ, got {order!r}")
+
+
+def slerp(q0: torch.Tensor, q1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Spherical interpolation between unit quaternions (..., 4) with weights t (...,) in [0, 1]."""
+    dot = (q0 * q1).sum(-1, keepdim=True)
+    q1 = torch.where(dot < 0, -q1, q1)  # take the short way round
+    dot = dot.abs().clamp(max=1.0)
+    theta = torch.acos(dot)
+    sin_theta = torch.sin(theta)
+    t = t[..., None]
+    near = sin_theta < 1e-6
+    safe = torch.where(near, torch.ones_like(sin_theta), sin_theta)
+    w0 = torch.where(near, 1 - t, torch.sin((1 - t) * theta) / safe)
+    w1 = torch.where(near, t, torch.sin(t * theta) / safe)
+    return F.normalize(w0 * q0 + w1 * q1, dim=-1)
