@@ -135,21 +135,28 @@ def canonicalize(motion: Motion) -> Motion:
     return Motion(rotations, root, motion.fps)
 
 
-def resample(motion: Motion, fps: float = FPS) -> Motion:
-    """Resample to ``fps``: slerp for rotations, linear for the root; keeps the duration."""
-    if abs(motion.fps - fps) < 1e-6:
-        return motion
-    num_out = max(1, int(round(motion.duration * fps)))
-    src = torch.arange(num_out, dtype=torch.float64) * motion.fps / fps
-    src = src.clamp(max=motion.num_frames - 1)
-    lo = src.floor().long()
+def sample_frames(motion: Motion, positions: torch.Tensor, fps: float) -> Motion:
+    """The motion at fractional frame ``positions`` (N,): slerp for rotations, linear for the root.
+
+    Shared by resampling (evenly spaced positions) and time-warping (any monotone positions).
+    """
+    positions = positions.to(torch.float64).clamp(0, motion.num_frames - 1)
+    lo = positions.floor().long()
     hi = (lo + 1).clamp(max=motion.num_frames - 1)
-    t = (src - lo).to(motion.root.dtype)
+    t = (positions - lo).to(motion.root.dtype)
     quat = rotation.matrix_to_quaternion(motion.rotations)  # (T, J, 4)
     t_j = t[:, None].expand(-1, quat.shape[1])
     rotations = rotation.quaternion_to_matrix(rotation.slerp(quat[lo], quat[hi], t_j))
     root = motion.root[lo] * (1 - t[:, None]) + motion.root[hi] * t[:, None]
     return Motion(rotations, root, fps)
+
+
+def resample(motion: Motion, fps: float = FPS) -> Motion:
+    """Resample to ``fps``, keeping the duration."""
+    if abs(motion.fps - fps) < 1e-6:
+        return motion
+    num_out = max(1, int(round(motion.duration * fps)))
+    return sample_frames(motion, torch.arange(num_out, dtype=torch.float64) * motion.fps / fps, fps)
 
 
 def mirror(motion: Motion) -> Motion:

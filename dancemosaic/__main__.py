@@ -1,0 +1,101 @@
+"""Command line: ``python -m dancemosaic {prepare,evaluate} ...``.
+
+Errors that the user can fix (a missing folder, a broken file) end with a one-line message and
+exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+DEFAULT_CACHE = Path("cache/corpus")
+
+
+def _summary_table(entries: list[dict]) -> str:
+    """Clips and minutes per source and split (mirrored copies counted separately)."""
+    totals: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0.0, 0])
+    for entry in entries:
+        row = totals[(entry["source"], entry["split"])]
+        row[2 if entry["mirrored"] else 0] += 1
+        row[1] += entry["seconds"] / 60
+    lines = [f"{'source':<12} {'split':<6} {'clips':>6} {'mirrored':>9} {'minutes':>8}"]
+    for (source, split), (clips, minutes, mirrored) in sorted(totals.items()):
+        lines.append(f"{source:<12} {split:<6} {clips:>6} {mirrored:>9} {minutes:>8.1f}")
+    clips = sum(v[0] for v in totals.values())
+    mirrored = sum(v[2] for v in totals.values())
+    minutes = sum(v[1] for v in totals.values())
+    lines.append(f"{'total':<12} {'':<6} {clips:>6} {mirrored:>9} {minutes:>8.1f}")
+    return "\n".join(lines)
+
+
+def _retarget_summary(entries: list[dict]) -> str:
+    originals = [e for e in entries if not e["mirrored"]]
+    lines = ["retargeting error per source (bone direction, degrees): median of clip medians / max"]
+    for source in sorted({e["source"] for e in originals}):
+        rows = [e for e in originals if e["source"] == source]
+        median = sorted(e["bone_error_median_deg"] for e in rows)[len(rows) // 2]
+        worst = max(e["bone_error_max_deg"] for e in rows)
+        lines.append(f"  {source:<12} {median:8.4f} / {worst:6.2f}")
+    return "\n".join(lines)
+
+
+def prepare(args: argparse.Namespace) -> None:
+    from dancemosaic.datasets.corpus import prepare_corpus
+    from dancemosaic.datasets.pairs import build_pairs, pair_summary
+
+    entries = prepare_corpus(args.data, args.cache, workers=args.workers)
+    print(_summary_table(entries))
+    print(_retarget_summary(entries))
+    if not args.skip_pairs:
+        pairs = build_pairs(args.data, args.cache)
+        print(pair_summary(pairs))
+    print(f"cache: {args.cache.resolve()}")
+
+
+def evaluate(args: argparse.Namespace) -> None:
+    from dancemosaic.evaluation import reference_row
+
+    row = reference_row(args.cache, args.data)
+    if args.json:
+        print(json.dumps(row, indent=2))
+    else:
+        width = max(len(k) for k in row)
+        print("\n".join(f"{k:<{width}}  {v}" for k, v in row.items()))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m dancemosaic", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    commands = parser.add_subparsers(dest="command", required=True)
+    prep = commands.add_parser("prepare", help="import the mocap corpus and build music-dance pairs")
+    prep.add_argument("--data", type=Path, required=True, help="the shared data folder (../shared/data)")
+    prep.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where the cache goes")
+    prep.add_argument("--workers", type=int, default=None, help="processes (default: one per core)")
+    prep.add_argument("--skip-pairs", action="store_true", help="import motion only")
+    prep.set_defaults(run=prepare)
+    ev = commands.add_parser("evaluate", help="print the metrics table row")
+    ev.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="the prepared corpus cache")
+    ev.add_argument("--data", type=Path, default=Path("../shared/data"), help="the shared data folder")
+    ev.add_argument("--json", action="store_true", help="print JSON")
+    ev.set_defaults(run=evaluate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    try:
+        args.run(args)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,173 @@
+"""The shared training corpus: which folders hold what, their labels and licences, and the cache
+that ``python -m dancemosaic prepare`` builds from them.
+
+Cache layout (git-ignored, rebuilt on demand)::
+
+    <cache>/index.json                       one entry per clip: name, source, split, text, ...
+    <cache>/clips/<source>/<stem>[-mirror].npz   rot6d (T,22,6), root (T,3), joints (T,22,3), fps
+
+Held-out clips listed in ``splits/test.txt`` go to the test split only and are never mirrored;
+every training clip also gets a mirrored copy (left and right swapped in the motion and the text).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from functools import partial
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from dancemosaic.datasets import labels
+from dancemosaic.datasets.bvh_folder import load_bvh_clip
+from dancemosaic.datasets.clip import Clip
+from dancemosaic.motion import Motion, mirror
+
+INDEX_VERSION = 1
+CMU_LICENCE = (
+    "CMU Graphics Lab Motion Capture Database: free for research and commercial use. "
+    "The data used in this project was obtained from mocap.cs.cmu.edu. The database was created "
+    "with funding from NSF EIA-0196217."
+)
+BANDAI_LICENCE = "Bandai-Namco-Research-Motiondataset: CC BY-NC 4.0 (non-commercial)"
+
+
+@dataclass(frozen=True)
+class Source:
+    folder: str  # under <data>/mocap
+    licence: str
+    label: Callable[[Path], str]
+
+
+def _cmu_label(index: dict[tuple[int, int], str], path: Path) -> str:
+    return labels.cmu_prompt(index.get(labels.cmu_key(path.stem), "moves"))
+
+
+def _bandai_label(path: Path) -> str:
+    return labels.bandai_prompt(path.stem)
+
+
+def shared_sources(data_root: Path) -> list[Source]:
+    """The mocap folders of ``shared/data`` (see its README) with their label functions."""
+    cmu_index = labels.read_cmu_index(data_root / "mocap" / "cmu_index.csv")
+    cmu = partial(_cmu_label, cmu_index)
+    return [
+        Source("cmu_salsa", CMU_LICENCE, cmu),
+        Source("cmu_modern", CMU_LICENCE, cmu),
+        Source("cmu_misc", CMU_LICENCE, cmu),
+        Source("bandai_ds1", BANDAI_LICENCE, _bandai_label),
+        Source("bandai_ds2", BANDAI_LICENCE, _bandai_label),
+    ]
+
+
+def read_test_list(data_root: Path) -> set[str]:
+    """Paths (relative to the data root) of the held-out clips and tracks."""
+    path = data_root / "splits" / "test.txt"
+    if not path.is_file():
+        raise ValueError(f"{path} is missing: the held-out list decides what never reaches training")
+    lines = (line.strip() for line in path.read_text().splitlines())
+    return {line for line in lines if line and not line.startswith("#")}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One cached clip, as stored in index.json."""
+
+    name: str
+    source: str
+    split: str
+    text: str
+    licence: str
+    frames: int
+    seconds: float
+    mirrored: bool
+    file: str  # relative to the cache folder
+    bone_error_median_deg: float
+    bone_error_max_deg: float
+
+
+def _save(clip: Clip, cache: Path, relative: str) -> None:
+    path = cache / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = clip.motion.to_numpy() | {"joints": clip.motion.joints().numpy()}
+    np.savez(path, **arrays)
+
+
+def _import_one(job: tuple[Path, str, Source, Path, str]) -> list[dict]:
+    """Worker: import one BVH, write it (and its mirror for training) to the cache."""
+    path, relative, source, cache, split = job
+    torch.set_num_threads(1)  # one process per core does better than threads on small FK loops
+    clip, report = load_bvh_clip(path, source.label(path), source.folder, source.licence)
+    variants = [(clip, False)]
+    if split == "train":
+        mirrored = Clip(
+            clip.name, clip.source, mirror(clip.motion), labels.mirror_prompt(clip.text), clip.licence
+        )
+        variants.append((mirrored, True))
+    entries = []
+    for variant, is_mirror in variants:
+        file = f"clips/{source.folder}/{path.stem}{'-mirror' if is_mirror else ''}.npz"
+        _save(variant, cache, file)
+        entry = Entry(
+            variant.name + ("-mirror" if is_mirror else ""), source.folder, split, variant.text,
+            variant.licence, variant.motion.num_frames, variant.motion.duration, is_mirror, file,
+            report.bone_error_median_deg, report.bone_error_max_deg,
+        )  # fmt: skip
+        entries.append(asdict(entry))
+    return entries
+
+
+def _jobs(data_root: Path, cache: Path) -> Iterator[tuple[Path, str, Source, Path, str]]:
+    held_out = read_test_list(data_root)
+    for source in shared_sources(data_root):
+        folder = data_root / "mocap" / source.folder
+        for path in sorted(folder.glob("*.bvh")):
+            relative = f"mocap/{source.folder}/{path.name}"
+            yield path, relative, source, cache, "test" if relative in held_out else "train"
+
+
+def prepare_corpus(data_root: Path, cache: Path, workers: int | None = None) -> list[dict]:
+    """Import every shared BVH into the cache; returns the index entries (also in index.json)."""
+    data_root, cache = Path(data_root), Path(cache)
+    if not (data_root / "mocap").is_dir():
+        raise ValueError(f"{data_root} has no mocap/ folder: pass the shared data folder (../shared/data)")
+    jobs = list(_jobs(data_root, cache))
+    workers = workers or min(len(jobs), os.cpu_count() or 1)
+    entries: list[dict] = []
+    with get_context("spawn").Pool(workers) as pool:
+        for result in tqdm(pool.imap_unordered(_import_one, jobs), total=len(jobs), desc="import mocap"):
+            entries.extend(result)
+    entries.sort(key=lambda e: e["name"])
+    held_out_music = sorted(p for p in read_test_list(data_root) if p.startswith("music/"))
+    index = {"version": INDEX_VERSION, "clips": entries, "test_music": held_out_music}
+    (cache / "index.json").write_text(json.dumps(index, indent=1))
+    return entries
+
+
+def load_index(cache: Path) -> dict:
+    path = Path(cache) / "index.json"
+    if not path.is_file():
+        raise ValueError(
+            f"No corpus cache at {cache}: run `python -m dancemosaic prepare --data ../shared/data`"
+        )
+    index = json.loads(path.read_text())
+    if index.get("version") != INDEX_VERSION:
+        raise ValueError(f"The corpus cache at {cache} is from another version: run prepare again")
+    return index
+
+
+def load_motion(cache: Path, entry: dict) -> Motion:
+    with np.load(Path(cache) / entry["file"], allow_pickle=False) as arrays:
+        return Motion.from_numpy(dict(arrays))
+
+
+def load_joints(cache: Path, entry: dict) -> np.ndarray:
+    """(T, 22, 3) joint positions of a cached clip (stored, so metrics need no FK)."""
+    with np.load(Path(cache) / entry["file"], allow_pickle=False) as arrays:
+        return arrays["joints"]
