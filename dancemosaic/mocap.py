@@ -10,6 +10,7 @@ The root trajectory is scaled by the ratio of leg lengths, which also converts t
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,6 +82,21 @@ def _mapped(values: torch.Tensor, rig: Rig, index: dict[str, int]) -> torch.Tens
     return torch.stack(columns, dim=1)
 
 
+def _pitch_feet(positions: torch.Tensor, degrees: float) -> torch.Tensor:
+    """Raise each toe joint by ``degrees`` about the ankle, in the plane of the shin and the foot."""
+    if degrees == 0:
+        return positions
+    out = positions.clone()
+    for knee, ankle, toe in ((4, 7, 10), (5, 8, 11)):
+        shin = positions[:, ankle] - positions[:, knee]
+        foot = positions[:, toe] - positions[:, ankle]
+        lateral = torch.cross(shin, foot, dim=-1)
+        lateral = lateral / lateral.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+        turn = rotation.axis_angle_to_matrix(lateral * math.radians(degrees))
+        out[:, toe] = positions[:, ankle] + (turn @ foot[..., None])[..., 0]
+    return out
+
+
 def retarget(source: bvh_format.Bvh, rig: Rig) -> tuple[Motion, RetargetReport]:
     """Source BVH -> canonical Motion at the source frame rate (not yet resampled or canonicalised)."""
     index = {name: i for i, name in enumerate(source.names)}
@@ -93,8 +109,8 @@ def retarget(source: bvh_format.Bvh, rig: Rig) -> tuple[Motion, RetargetReport]:
     reference = source.frames[:1] if rig.first_frame_is_tpose else bvh_format.rest_frame(source)
     ref_pos, ref_rot = bvh_format.forward_kinematics(source, reference)
     src_pos, src_rot = bvh_format.forward_kinematics(source, frames)
-    target = _mapped(src_pos, rig, index)  # (F, 22, 3)
-    target_ref = _mapped(ref_pos, rig, index)[0]  # (22, 3)
+    target = _pitch_feet(_mapped(src_pos, rig, index), rig.foot_pitch_deg)  # (F, 22, 3)
+    target_ref = _pitch_feet(_mapped(ref_pos, rig, index), rig.foot_pitch_deg)[0]  # (22, 3)
     rot_src = [index[n] for n in rig.rotation_sources]
     global_rot = _global_rotations(src_rot[:, rot_src], ref_rot[0, rot_src], target, target_ref)
     scale = _leg_length(skeleton.rest_pose_joints(torch.float64)) / _leg_length(target_ref)
@@ -165,9 +181,7 @@ def _report(rig: str, result: Motion, target: torch.Tensor, scale: float) -> Ret
     return RetargetReport(rig, float(angles.median()), float(angles.max()), float(error_mm), scale)
 
 
-def import_bvh(
-    path: str | Path, rig: str | None = None, fps: float = FPS
-) -> tuple[Motion, RetargetReport]:
+def import_bvh(path: str | Path, rig: str | None = None, fps: float = FPS) -> tuple[Motion, RetargetReport]:
     """Any supported BVH -> canonical Motion at ``fps`` in the canonical frame, with its report."""
     source = bvh_format.read_bvh(path)
     spec = RIGS[rig] if rig else detect_rig(source.names)

@@ -169,11 +169,11 @@ def _voice(
 ) -> np.ndarray:
     """One hit of ``voice``; pitched voices follow the bar's chord ``root`` (MIDI)."""
     if voice == "kick":
-        return _mix(_kick(sr), 0.3 * _noise_hit(rng, sr, decay=0.004, bright=1))
+        return _mix(_kick(sr), 0.6 * _noise_hit(rng, sr, decay=0.008, bright=1))
     if voice == "snare":
         return _mix(0.5 * _noise_hit(rng, sr, decay=0.06, bright=1), 0.4 * _tone(185.0, 0.05, sr))
     if voice == "hat":
-        return 0.1 * _noise_hit(rng, sr, decay=0.02, bright=2)
+        return 0.05 * _noise_hit(rng, sr, decay=0.02, bright=2)
     if voice == "clave":
         return 0.3 * _tone(2500.0, 0.025, sr)
     if voice == "cowbell":

@@ -19,13 +19,18 @@ class Rig:
     positions: tuple[tuple[str, ...], ...]  # 22 entries: source joint names (midpoint when two)
     rotation_sources: tuple[str, ...]  # 22 entries
     first_frame_is_tpose: bool = False  # iClone exports prepend a T-pose frame: drop it
+    # Degrees to raise the toes so that a planted foot has the SMPL foot's pitch (the ankle
+    # 5.6 cm above the toe joint): rigs place their ankle and toe joints differently.
+    foot_pitch_deg: float = 0.0
 
     def __post_init__(self) -> None:
         if len(self.positions) != NUM_BODY_JOINTS or len(self.rotation_sources) != NUM_BODY_JOINTS:
             raise ValueError(f"rig {self.name} must map all {NUM_BODY_JOINTS} body joints")
 
 
-def _rig(name: str, table: dict[str, str], first_frame_is_tpose: bool = False) -> Rig:
+def _rig(
+    name: str, table: dict[str, str], first_frame_is_tpose: bool = False, foot_pitch_deg: float = 0.0
+) -> Rig:
     """Build a rig from {canonical name: "src" | "srcA+srcB" (midpoint) | "src@rot" (rotation)}."""
     positions, rotations = [], []
     for joint in JOINT_NAMES[:NUM_BODY_JOINTS]:
@@ -33,7 +38,7 @@ def _rig(name: str, table: dict[str, str], first_frame_is_tpose: bool = False) -
         names = tuple(spec.split("+"))
         positions.append(names)
         rotations.append(rot or names[0])
-    return Rig(name, tuple(positions), tuple(rotations), first_frame_is_tpose)
+    return Rig(name, tuple(positions), tuple(rotations), first_frame_is_tpose, foot_pitch_deg)
 
 
 def _sided(left: str, right: str, table: dict[str, str]) -> dict[str, str]:
@@ -64,6 +69,7 @@ CMU = _rig(
             ("{s}Thigh", "{s}Shin", "{s}Foot", "{s}Foot_End", "{s}Collar", "{s}Shldr", "{s}ForeArm",
              "{s}Hand"))),
     },
+    foot_pitch_deg=-10.5,
 )  # fmt: skip
 
 CC_BASE = _rig(
@@ -77,6 +83,7 @@ CC_BASE = _rig(
              "CC_Base_{s}_Hand"))),
     },
     first_frame_is_tpose=True,
+    foot_pitch_deg=-11.5,
 )  # fmt: skip
 
 BANDAI = _rig(
@@ -88,6 +95,7 @@ BANDAI = _rig(
             ("UpperLeg_{s}", "LowerLeg_{s}", "Foot_{s}", "Toes_{s}", "Shoulder_{s}", "UpperArm_{s}",
              "LowerArm_{s}", "Hand_{s}"))),
     },
+    foot_pitch_deg=15.0,
 )  # fmt: skip
 
 MIXAMO = _rig(

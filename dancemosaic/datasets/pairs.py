@@ -183,5 +183,8 @@ def held_out_track_bas(cache: Path, index: dict, data_root: Path) -> dict:
         joints = load_joints(cache, entry)
         scores.append(_pair(joints, metrics.motion_beats(joints), track)[1:])
     aligned, plain = np.array(scores).T
-    return {"BAS_heldout_track_pairs": float(np.nanmean(aligned)),
-            "BAS_heldout_track_unaligned": float(np.nanmean(plain)), "heldout_track_bpm": track.tempo_bpm}  # fmt: skip
+    return {
+        "BAS_heldout_track_pairs": float(np.nanmean(aligned)),
+        "BAS_heldout_track_unaligned": float(np.nanmean(plain)),
+        "heldout_track_bpm": track.tempo_bpm,
+    }
