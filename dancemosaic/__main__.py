@@ -13,16 +13,18 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
+
 DEFAULT_CACHE = Path("cache/corpus")
 
 
 def _summary_table(entries: list[dict]) -> str:
-    """Clips and minutes per source and split (mirrored copies counted separately)."""
+    """Clips and minutes per source and split; mirrored copies are counted apart, not in minutes."""
     totals: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0.0, 0])
     for entry in entries:
         row = totals[(entry["source"], entry["split"])]
         row[2 if entry["mirrored"] else 0] += 1
-        row[1] += entry["seconds"] / 60
+        row[1] += 0.0 if entry["mirrored"] else entry["seconds"] / 60
     lines = [f"{'source':<12} {'split':<6} {'clips':>6} {'mirrored':>9} {'minutes':>8}"]
     for (source, split), (clips, minutes, mirrored) in sorted(totals.items()):
         lines.append(f"{source:<12} {split:<6} {clips:>6} {mirrored:>9} {minutes:>8.1f}")
@@ -34,13 +36,17 @@ def _summary_table(entries: list[dict]) -> str:
 
 
 def _retarget_summary(entries: list[dict]) -> str:
-    originals = [e for e in entries if not e["mirrored"]]
-    lines = ["retargeting error per source (bone direction, degrees): median of clip medians / max"]
-    for source in sorted({e["source"] for e in originals}):
-        rows = [e for e in originals if e["source"] == source]
-        median = sorted(e["bone_error_median_deg"] for e in rows)[len(rows) // 2]
-        worst = max(e["bone_error_max_deg"] for e in rows)
-        lines.append(f"  {source:<12} {median:8.4f} / {worst:6.2f}")
+    """Bone direction error per source: median over clips of each clip's median, and the maxima."""
+    reports = [e for e in entries if not e["mirrored"]]
+    lines = ["retargeting, bone direction error in degrees (median | max, all bones | max, limb bones)"]
+    lines.append("  and joint position error after leg-length scaling in mm (mean over clips)")
+    for source in sorted({e["source"] for e in reports}):
+        rows = [e["retarget"] for e in reports if e["source"] == source]
+        median = float(np.median([r["bone_error_median_deg"] for r in rows]))
+        worst = max(r["bone_error_max_deg"] for r in rows)
+        limbs = max(r["limb_error_max_deg"] for r in rows)
+        mm = float(np.mean([r["joint_error_mean_mm"] for r in rows]))
+        lines.append(f"  {source:<12} {median:7.4f} | {worst:6.2f} | {limbs:7.4f}   {mm:6.1f} mm")
     return "\n".join(lines)
 
 

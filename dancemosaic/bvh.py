@@ -64,8 +64,8 @@ class Bvh:
 class _Tokens:
     """Whitespace tokens of the HIERARCHY section with their line numbers, for error messages."""
 
-    def __init__(self, lines: list[str]) -> None:
-        self.items = [(tok, n + 1) for n, line in enumerate(lines) for tok in line.split()]
+    def __init__(self, lines: list[str], first_line: int = 1) -> None:
+        self.items = [(tok, n + first_line) for n, line in enumerate(lines) for tok in line.split()]
         self.pos = 0
 
     def next(self, what: str) -> tuple[str, int]:
@@ -101,7 +101,10 @@ def _parse_joint(
         joints.append(BvhJoint(name, parent, offset, ()))
     else:
         tokens.expect("CHANNELS")
-        count = int(tokens.number(f"the channel count of {name}"))
+        count = tokens.number(f"the channel count of {name}")
+        if not (count >= 0 and count.is_integer()):
+            raise ValueError(f"Malformed BVH: joint {name} has a channel count of {count}")
+        count = int(count)
         channels = tuple(tokens.next(f"a channel of {name}")[0] for _ in range(count))
         unknown = [c for c in channels if c not in _POSITION_CHANNELS + _ROTATION_CHANNELS]
         if unknown:
@@ -130,16 +133,22 @@ def parse_bvh(text: str) -> Bvh:
         raise ValueError(
             "Not a BVH file: it must start with HIERARCHY and contain a MOTION section"
         )
-    tokens = _Tokens(lines[1:motion_line])
+    tokens = _Tokens(lines[1:motion_line], first_line=2)  # line 1 is HIERARCHY
     tokens.expect("ROOT")
     joints: list[BvhJoint] = []
-    _parse_joint(tokens, tokens.next("the root joint name")[0], -1, joints)
+    try:
+        _parse_joint(tokens, tokens.next("the root joint name")[0], -1, joints)
+    except RecursionError:
+        raise ValueError("Malformed BVH: the joints are nested too deeply") from None
+    if tokens.pos < len(tokens.items):  # a stray "}" or a second ROOT would otherwise be ignored
+        tok, line = tokens.items[tokens.pos]
+        raise ValueError(f"Malformed BVH: unexpected {tok!r} on line {line} after the root joint")
     frame_time, frames = _parse_motion(lines[motion_line + 1 :], joints)
     return Bvh(tuple(joints), frame_time, frames)
 
 
 def _header_value(line: str, key: str) -> str:
-    if not line.strip().startswith(key):
+    if not line.strip().startswith(key) or ":" not in line:
         raise ValueError(f"Malformed BVH: expected '{key}' after MOTION, found {line.strip()!r}")
     return line.split(":", 1)[1].strip()
 
@@ -262,9 +271,7 @@ def format_bvh(bvh: Bvh, precision: int = 6) -> str:
     for position, j in enumerate(order):
         joint = bvh.joints[j]
         depth[j] = depth[joint.parent] + 1
-        next_depth = (
-            depth[bvh.joints[order[position + 1]].parent] + 1 if position + 1 < len(order) else 0
-        )
+        next_depth = depth[bvh.joints[order[position + 1]].parent] + 1 if position + 1 < len(order) else 0
         pad = "  " * depth[j]
         if joint.is_end_site:
             lines.append(f"{pad}End Site")

@@ -3,8 +3,8 @@
 A dance's kinematic beats (speed minima) are matched to a track's beats by dynamic programming:
 the longest chain of (motion beat, music beat) anchors whose local playback rate stays within
 [MIN_RATE, MAX_RATE] (monotone, bounded stretch) and skips at most MAX_SKIP beats of either kind
-between anchors. The warp is piecewise linear through the anchors, rate 1 beyond the ends, so
-every anchored motion beat lands exactly on a music beat (up to rounding to whole frames).
+between anchors. The warp is piecewise linear through the anchors, so every anchored motion beat
+lands exactly on a music beat; the pair keeps the anchored stretch and half a second around it.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from dancemosaic.motion import Motion, sample_frames
 MIN_RATE = 0.8  # source frames per output frame: the dance plays at most 25 % slower ...
 MAX_RATE = 1.25  # ... or 25 % faster than recorded
 MAX_SKIP = 3  # at most this many beats of either kind pass between two anchors
+MARGIN_FRAMES = 15.0  # frames kept beyond the first and last anchors (half a second)
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class Warp:
 def _chain(motion_beats: np.ndarray, music_beats: np.ndarray) -> list[tuple[int, int]]:
     """Longest rate-bounded monotone chain of (motion beat index, music beat index)."""
     k_count, j_count = len(motion_beats), len(music_beats)
-    length = np.ones((k_count, j_count), dtype=np.int64)
+    score = np.ones((k_count, j_count))
     back = np.full((k_count, j_count, 2), -1, dtype=np.int64)
     for k in range(1, k_count):
         for dk in range(1, min(MAX_SKIP, k) + 1):
@@ -46,11 +47,11 @@ def _chain(motion_beats: np.ndarray, music_beats: np.ndarray) -> list[tuple[int,
                     music_beats[dj:] - music_beats[:-dj], 1e-9
                 )  # (J - dj,): rate if k-dk -> j-dj and k -> j
                 ok = (rate >= MIN_RATE) & (rate <= MAX_RATE)
-                candidate = np.where(ok, length[k - dk, :-dj] + 1, 0)
-                better = candidate > length[k, dj:]
-                length[k, dj:][better] = candidate[better]
+                candidate = np.where(ok, score[k - dk, :-dj] + 1, -np.inf)
+                better = candidate > score[k, dj:]
+                score[k, dj:][better] = candidate[better]
                 back[k, dj:][better] = np.stack([np.full(better.sum(), k - dk), np.flatnonzero(better)], -1)
-    k, j = np.unravel_index(np.argmax(length), length.shape)
+    k, j = np.unravel_index(np.argmax(score), score.shape)
     chain = [(int(k), int(j))]
     while back[chain[-1]][0] >= 0:
         chain.append(tuple(int(v) for v in back[chain[-1]]))
@@ -70,9 +71,12 @@ def fit_warp(motion_beats: np.ndarray, music_beats: np.ndarray, num_frames: int,
     chain = _chain(motion_beats, music_beats)
     src = np.array([motion_beats[k] for k, _ in chain])
     dst = np.array([music_beats[j] for _, j in chain])
-    # Extend at rate 1 to the ends of the dance, then crop to the track.
-    src = np.concatenate([[0.0], src, [num_frames - 1.0]])
-    dst = np.concatenate([[dst[0] - src[1]], dst, [dst[-1] + num_frames - 1.0 - src[-2]]])
+    # Keep the anchored stretch plus up to MARGIN_FRAMES at rate 1 on either side: beyond the
+    # anchors the dance no longer follows the music, and such frames would teach the opposite.
+    head = min(src[0], MARGIN_FRAMES)
+    tail = min(num_frames - 1.0 - src[-1], MARGIN_FRAMES)
+    src = np.concatenate([[src[0] - head], src, [src[-1] + tail]])
+    dst = np.concatenate([[dst[0] - head], dst, [dst[-1] + tail]])
     first = int(np.ceil(max(dst[0], 0.0)))
     last = int(np.floor(min(dst[-1], track_frames - 1.0)))
     out = np.arange(first, last + 1, dtype=np.float64)

@@ -41,7 +41,7 @@ STYLES: dict[str, dict[str, str]] = {
         "pad": "x...............",
     },
     "clave": {
-        "kick": "x.......x.......",
+        "kick": "x...x...x...x...",
         "clave": "x..x...x....x.x.",
         "cowbell": "x...x...x...x...",
         "hat": "xxxxxxxxxxxxxxxx",
@@ -50,7 +50,7 @@ STYLES: dict[str, dict[str, str]] = {
         "pad": "x...............",
     },
     "hiphop": {
-        "kick": "x.....x...x.....",
+        "kick": "x.......x.x.....",
         "snare": "....x.......x...",
         "hat": "x.x.x.x.x.x.x.x.",
         "bass": "x.....x...x.....",

@@ -78,9 +78,7 @@ def matrix_to_quaternion(matrix: torch.Tensor) -> torch.Tensor:
         dim=-2,
     ) / (2 * roots[..., None])  # (..., 4 candidates, 4)
     best = four_sq.argmax(dim=-1)
-    quat = torch.gather(candidates, -2, best[..., None, None].expand(best.shape + (1, 4)))[
-        ..., 0, :
-    ]
+    quat = torch.gather(candidates, -2, best[..., None, None].expand(best.shape + (1, 4)))[..., 0, :]
     quat = F.normalize(quat, dim=-1)
     return torch.where(quat[..., :1] < 0, -quat, quat)
 
@@ -127,31 +125,38 @@ def euler_to_matrix(degrees: torch.Tensor, order: str) -> torch.Tensor:
     radians = torch.deg2rad(degrees)
     result = None
     for i, axis in enumerate(order.upper()):
-        axis_angle = torch.zeros(degrees.shape[:-1] + (3,), dtype=degrees.dtype)
-        axis_angle[..., "XYZ".index(axis)] = radians[..., i]
-        rot = axis_angle_to_matrix(axis_angle)
+        rot = _axis_rotation(radians[..., i], "XYZ".index(axis))
         result = rot if result is None else result @ rot
     return result
+
+
+def _axis_rotation(radians: torch.Tensor, axis: int) -> torch.Tensor:
+    """(...,) angles about coordinate axis ``axis`` (0, 1, 2) -> (..., 3, 3)."""
+    axis_angle = torch.zeros(radians.shape + (3,), dtype=radians.dtype, device=radians.device)
+    axis_angle[..., axis] = radians
+    return axis_angle_to_matrix(axis_angle)
 
 
 def matrix_to_euler(matrix: torch.Tensor, order: str) -> torch.Tensor:
     """(..., 3, 3) -> (..., 3) intrinsic Euler angles in degrees for ``order`` (inverse of above).
 
     For R = R_a(t0) R_b(t1) R_c(t2) with axes (a, b, c) a permutation of XYZ and parity sign s:
-    t1 = asin(s * R[a, c]), t0 = atan2(-s * R[b, c], R[c, c]), t2 = atan2(-s * R[a, b], R[a, a]).
-    At gimbal lock (|t1| = 90 deg) t2 is set to 0 and t0 absorbs the whole remaining rotation.
+    sin(t1) = s * R[a, c], cos(t1) = |(R[a, a], R[a, b])|, t2 = atan2(-s * R[a, b], R[a, a]), and
+    t0 is read from R R_c(t2)^T R_b(t1)^T = R_a(t0). Taking t0 from that remainder keeps the result
+    exact next to gimbal lock, where t2 is ill-conditioned; at lock (cos(t1) = 0) t2 is set to 0
+    and t0 absorbs the whole remaining rotation.
     """
     _check_order(order)
     a, b, c = ("XYZ".index(axis) for axis in order.upper())
     sign = 1.0 if (b - a) % 3 == 1 else -1.0
     m = matrix
-    t1 = torch.asin((sign * m[..., a, c]).clamp(-1.0, 1.0))
-    locked = (sign * m[..., a, c]).abs() > 1 - 1e-6
-    t0 = torch.atan2(-sign * m[..., b, c], m[..., c, c])
+    cos_t1 = torch.hypot(m[..., a, a], m[..., a, b])
+    t1 = torch.atan2(sign * m[..., a, c], cos_t1)
     t2 = torch.atan2(-sign * m[..., a, b], m[..., a, a])
-    t0_locked = torch.atan2(sign * m[..., c, b], m[..., b, b])
-    t0 = torch.where(locked, t0_locked, t0)
-    t2 = torch.where(locked, torch.zeros_like(t2), t2)
+    t2 = torch.where(cos_t1 < 16 * torch.finfo(m.dtype).eps, torch.zeros_like(t2), t2)
+    remainder = m @ (_axis_rotation(t1, b) @ _axis_rotation(t2, c)).transpose(-1, -2)
+    a1, a2 = (a + 1) % 3, (a + 2) % 3
+    t0 = torch.atan2(remainder[..., a2, a1], remainder[..., a1, a1])
     return torch.rad2deg(torch.stack([t0, t1, t2], dim=-1))
 
 

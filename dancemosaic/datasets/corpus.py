@@ -88,8 +88,7 @@ class Entry:
     seconds: float
     mirrored: bool
     file: str  # relative to the cache folder
-    bone_error_median_deg: float
-    bone_error_max_deg: float
+    retarget: dict  # the RetargetReport of the source file
 
 
 def _save(clip: Clip, cache: Path, relative: str) -> None:
@@ -117,7 +116,7 @@ def _import_one(job: tuple[Path, str, Source, Path, str]) -> list[dict]:
         entry = Entry(
             variant.name + ("-mirror" if is_mirror else ""), source.folder, split, variant.text,
             variant.licence, variant.motion.num_frames, variant.motion.duration, is_mirror, file,
-            report.bone_error_median_deg, report.bone_error_max_deg,
+            asdict(report),
         )  # fmt: skip
         entries.append(asdict(entry))
     return entries

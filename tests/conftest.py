@@ -1,0 +1,31 @@
+"""Shared fixtures: seeded random poses and motions on the canonical skeleton."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import torch
+
+from dancemosaic import rotation, skeleton
+from dancemosaic.motion import Motion
+
+
+def smooth_noise(gen: torch.Generator, *shape: int, width: int = 9) -> torch.Tensor:
+    """(T, ...) noise smoothed along T by a moving average, so motions move like bodies, not static."""
+    noise = torch.randn(shape[0] + width - 1, *shape[1:], generator=gen)
+    return noise.unfold(0, width, 1).mean(-1) * width**0.5
+
+
+@pytest.fixture
+def make_motion() -> Callable[..., Motion]:
+    """Factory: a seeded random Motion with smooth joint rotations (about ``amplitude`` rad) and a
+    wandering root at 1 m height."""
+
+    def make(frames: int = 30, seed: int = 0, amplitude: float = 0.4, fps: float = 30.0) -> Motion:
+        gen = torch.Generator().manual_seed(seed)
+        axis_angle = smooth_noise(gen, frames, skeleton.NUM_BODY_JOINTS, 3) * amplitude
+        root = torch.cumsum(smooth_noise(gen, frames, 3) * 0.02, dim=0) + torch.tensor([0.0, 1.0, 0.0])
+        return Motion(rotation.axis_angle_to_matrix(axis_angle), root, fps)
+
+    return make
