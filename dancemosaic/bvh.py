@@ -84,9 +84,7 @@ class _Tokens:
         try:
             return float(tok)
         except ValueError:
-            raise ValueError(
-                f"Malformed BVH: {what} on line {line} is {tok!r}, not a number"
-            ) from None
+            raise ValueError(f"Malformed BVH: {what} on line {line} is {tok!r}, not a number") from None
 
 
 def _parse_joint(
@@ -120,20 +118,17 @@ def _parse_joint(
             tokens.expect("Site")
             _parse_joint(tokens, f"{name}_End", index, joints, end_site=True)
         else:
-            raise ValueError(
-                f"Malformed BVH: unexpected {tok!r} on line {line} inside joint {name}"
-            )
+            raise ValueError(f"Malformed BVH: unexpected {tok!r} on line {line} inside joint {name}")
 
 
 def parse_bvh(text: str) -> Bvh:
     """Parse BVH text. Raises ValueError naming the line and what is wrong."""
-    lines = text.splitlines()
+    lines = text.removeprefix("\ufeff").splitlines()  # a byte-order mark is harmless
+    start = next((i for i, line in enumerate(lines) if line.strip()), len(lines))  # skip blank lines
     motion_line = next((i for i, line in enumerate(lines) if line.strip() == "MOTION"), None)
-    if not lines or lines[0].strip() != "HIERARCHY" or motion_line is None:
-        raise ValueError(
-            "Not a BVH file: it must start with HIERARCHY and contain a MOTION section"
-        )
-    tokens = _Tokens(lines[1:motion_line], first_line=2)  # line 1 is HIERARCHY
+    if start == len(lines) or lines[start].strip() != "HIERARCHY" or motion_line is None:
+        raise ValueError("Not a BVH file: it must start with HIERARCHY and contain a MOTION section")
+    tokens = _Tokens(lines[start + 1 : motion_line], first_line=start + 2)  # 1-based, after HIERARCHY
     tokens.expect("ROOT")
     joints: list[BvhJoint] = []
     try:
@@ -167,9 +162,7 @@ def _parse_motion(lines: list[str], joints: list[BvhJoint]) -> tuple[float, np.n
     try:
         values = np.array(" ".join(lines[2:]).split(), dtype=np.float64)
     except ValueError:
-        raise ValueError(
-            "Malformed BVH: the MOTION section holds a value that is not a number"
-        ) from None
+        raise ValueError("Malformed BVH: the MOTION section holds a value that is not a number") from None
     if values.size < num_frames * num_channels:
         found = values.size / max(num_channels, 1)
         raise ValueError(
@@ -206,9 +199,7 @@ def rest_frame(bvh: Bvh) -> np.ndarray:
     return frame
 
 
-def forward_kinematics(
-    bvh: Bvh, frames: np.ndarray | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
+def forward_kinematics(bvh: Bvh, frames: np.ndarray | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """World positions (F, J, 3) and global rotations (F, J, 3, 3) of every joint (float64).
 
     ``frames`` overrides the file's channel values, e.g. zeros for the rig's rest pose.

@@ -12,6 +12,8 @@ spectrogram as if it were not centred; we shift it back, so "beat at frame k" me
 starts at frame k. Tempo comes from the audio only: a Fourier x autocorrelation tempo salience with
 a broad log-normal prior picks the metrical level, librosa's dynamic-programming tracker places the
 beats, and a line fitted through the beat times refines the tempo below the frame quantisation.
+Which metrical level is "the" tempo is a matter of taste: slow grooves (about 75 BPM and below)
+whose eighth notes are nearly as loud as their beats come out at double tempo.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ TEMPO_PRIOR_OCTAVES = 1.0  # standard deviation of the log2-tempo prior
 BEAT_TIGHTNESS = 100.0  # how strictly the tracker keeps the tempo (EDGE's setting)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays inside: compare fields explicitly, not with ==
 class MusicFeatures:
     """Per-motion-frame description of a song (T = ``samples_to_frames(len(audio))``)."""
 
@@ -85,6 +87,8 @@ def load_audio(
     truncated or unsupported file, and for songs shorter than MIN_SECONDS or longer than
     ``max_seconds`` (the latter judged from the header, without decoding).
     """
+    if sample_rate <= 0:
+        raise ValueError(f"sample_rate must be a positive number of Hz, got {sample_rate}")
     path = _check_path(path)
     info = _read_header(path)
     if info.duration > max_seconds:
@@ -270,7 +274,10 @@ def _one_hot(frames: np.ndarray, num_frames: int) -> np.ndarray:
 
 def _prepare(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     """Validate mono audio and bring it to SAMPLE_RATE."""
-    audio = np.asarray(audio, dtype=np.float32)
+    audio = np.asarray(audio)
+    if not np.issubdtype(audio.dtype, np.floating):
+        raise ValueError(f"audio must hold float samples in [-1, 1], got {audio.dtype}: use load_audio")
+    audio = audio.astype(np.float32, copy=False)
     if audio.ndim != 1:
         raise ValueError(
             f"audio must be mono with shape (N,), got {audio.shape}: "

@@ -21,8 +21,9 @@ STEPS_PER_BAR = 4 * STEPS_PER_BEAT  # 4/4 time
 MIN_BPM, MAX_BPM = 40.0, 300.0
 PEAK = 0.9  # the rendered mix is scaled to this peak so every style plays equally loud
 
-# One 16-step bar per voice ("x" = hit). Kick and snare carry the beat, so a beat tracker has
-# something to lock onto in every style; the syncopation lives in the hats, clave and bass.
+# One 16-step bar per voice ("x" = hit). Kicks and snares mark most beats, so a beat tracker (and a
+# dancer) has something to lock onto in every style; the syncopation lives in the breakbeat's kicks
+# and snares, the clave, the bass and the offbeat hats.
 STYLES: dict[str, dict[str, str]] = {
     "four_on_floor": {
         "kick": "x...x...x...x...",
@@ -79,7 +80,7 @@ def synthesize(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Render a drum + bass + chord loop; returns (audio (N,) float32, beat times in seconds).
 
-    Beat ``k`` falls at ``k * 60 / bpm`` seconds; the kick or snare hits there in every style.
+    Beat ``k`` falls at ``k * 60 / bpm`` seconds: the quarter-note grid the patterns are written on.
     """
     _check_args(bpm, seconds, sample_rate)
     if style not in STYLES:
@@ -92,10 +93,7 @@ def synthesize(
     dry = _render(STYLES[style], roots, TRIADS[quality], 60.0 / bpm, n, rng, sample_rate)
     # A short synthetic room: real recordings never fall to digital silence between hits, and
     # onset detectors (and ears) judge a hit against what is still ringing.
-    room = rng.standard_normal(int(0.5 * sample_rate)) * np.exp(
-        -np.arange(int(0.5 * sample_rate)) / (0.1 * sample_rate)
-    )
-    audio = dry + 0.05 * scipy.signal.fftconvolve(dry, room)[:n]
+    audio = dry + 0.05 * scipy.signal.fftconvolve(dry, _room(rng, sample_rate))[:n]
     audio *= PEAK / max(float(np.abs(audio).max()), 1e-9)
     return audio.astype(np.float32), _beat_times(bpm, seconds)
 
@@ -134,6 +132,8 @@ def click_track(
     Returns (audio (N,) float32, beat times in seconds).
     """
     _check_args(bpm, seconds, sample_rate)
+    if not 0 <= offset < seconds:
+        raise ValueError(f"offset must lie in [0, seconds), got {offset} for a {seconds} s track")
     n = int(round(seconds * sample_rate))
     t = np.arange(int(0.03 * sample_rate)) / sample_rate
     click = np.sin(2 * np.pi * frequency * t) * np.exp(-t / 0.006)
@@ -187,6 +187,12 @@ def _voice(
     return 0.12 * _mix(*(_tone(_hz(root + 19 + i), 0.25, sr, harmonics=3) for i in triad))
 
 
+def _room(rng: np.random.Generator, sr: int) -> np.ndarray:
+    """(N,) impulse response of a small room: half a second of noise decaying with 0.1 s constant."""
+    t = np.arange(int(0.5 * sr)) / sr
+    return rng.standard_normal(len(t)) * np.exp(-t / 0.1)
+
+
 def _mix(*parts: np.ndarray) -> np.ndarray:
     """Sum 1-D signals of different lengths (zero-padded to the longest)."""
     out = np.zeros(max(len(p) for p in parts))
@@ -207,7 +213,7 @@ def _tone(hz: float, decay: float, sr: int, harmonics: int = 1, attack: float = 
     """
     t = np.arange(int(5 * decay * sr)) / sr
     wave = sum(np.sin(2 * np.pi * k * hz * t) / k for k in range(1, harmonics + 1) if k * hz < sr / 2)
-    return wave * np.minimum(t / attack, 1.0) * np.exp(-t / decay)
+    return _frozen(wave * np.minimum(t / attack, 1.0) * np.exp(-t / decay))
 
 
 @functools.lru_cache(maxsize=4)
@@ -215,7 +221,13 @@ def _kick(sr: int) -> np.ndarray:
     """(N,) a sine whose pitch falls from 150 Hz to 50 Hz: the classic synthesised kick drum."""
     t = np.arange(int(0.35 * sr)) / sr
     pitch = 50.0 + 100.0 * np.exp(-t / 0.04)
-    return np.sin(2 * np.pi * np.cumsum(pitch) / sr) * np.exp(-t / 0.12)
+    return _frozen(np.sin(2 * np.pi * np.cumsum(pitch) / sr) * np.exp(-t / 0.12))
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    """Read-only: cached notes are shared by every later hit, so none may change them in place."""
+    array.setflags(write=False)
+    return array
 
 
 def _noise_hit(rng: np.random.Generator, sr: int, decay: float, bright: int) -> np.ndarray:

@@ -85,10 +85,9 @@ def test_forward_kinematics_matches_hand_computed_positions() -> None:
     positions, rotations = bvh.forward_kinematics(bvh.parse_bvh(rig_text()))
     assert positions.shape == (4, 6, 3) and rotations.shape == (4, 6, 3, 3)
     torch.testing.assert_close(positions, torch.tensor(EXPECTED, dtype=torch.float64), atol=1e-9, rtol=0)
-    # Frame 2: the arm's global rotation is Ry(90) Rx(90) Rz(90): its local x axis points down -y... by hand:
-    # Rz(90) x = y, Rx(90) y = z, Ry(90) z = x; so the arm's x axis ends up along world +x.
-    torch.testing.assert_close(rotations[2, 2] @ torch.tensor([1.0, 0, 0], dtype=torch.float64),
-                               torch.tensor([1.0, 0, 0], dtype=torch.float64), atol=1e-12, rtol=0)  # fmt: skip
+    # Frame 2: the arm's global rotation is Ry(90) Rx(90) Rz(90), which takes x -> x, y -> z, z -> -y.
+    arm = torch.tensor([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]], dtype=torch.float64)
+    torch.testing.assert_close(rotations[2, 2], arm, atol=1e-12, rtol=0)
     eye = torch.eye(3, dtype=torch.float64)
     torch.testing.assert_close(rotations[0], eye.expand(6, 3, 3))
 
@@ -100,7 +99,9 @@ def test_rest_frame_puts_position_channels_at_the_offsets() -> None:
     np.testing.assert_array_equal(rest[0, 9:12], [5, 0, 0])  # Arm's own position channels
     assert not rest[0, :9].any() and not rest[0, 12:].any()
     positions, _ = bvh.forward_kinematics(parsed, rest)
-    expected = torch.tensor(EXPECTED[0], dtype=torch.float64) - torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
+    expected = torch.tensor(EXPECTED[0], dtype=torch.float64) - torch.tensor(
+        [1.0, 2.0, 3.0], dtype=torch.float64
+    )
     torch.testing.assert_close(positions[0], expected)
 
 
@@ -156,13 +157,20 @@ MALFORMED = [
     ("leading junk", lambda t: "hello\n" + t, "HIERARCHY"),
     ("missing MOTION", lambda t: t.replace("MOTION\n", ""), "MOTION"),
     ("missing ROOT", lambda t: t.replace("ROOT Hips", "JOINT Hips"), "expected 'ROOT' on line 2"),
-    ("bad offset number", lambda t: t.replace("OFFSET 0 10 0", "OFFSET 0 ten 0"), "OFFSET of Chest on line 8"),
+    (
+        "bad offset number",
+        lambda t: t.replace("OFFSET 0 10 0", "OFFSET 0 ten 0"),
+        "OFFSET of Chest on line 8",
+    ),
     ("bad channel count", lambda t: t.replace("CHANNELS 3", "CHANNELS three"), "channel count of Chest"),
     ("infinite channel count", lambda t: t.replace("CHANNELS 3", "CHANNELS inf"), "channel count"),
     ("negative channel count", lambda t: t.replace("CHANNELS 3", "CHANNELS -3"), "channel count"),
     ("fractional channel count", lambda t: t.replace("CHANNELS 3", "CHANNELS 2.5"), "channel count"),
-    ("unknown channel", lambda t: t.replace("Yrotation Xrotation Zrotation", "Yrotation Wrotation Zrotation"),
-     "unknown channels"),
+    (
+        "unknown channel",
+        lambda t: t.replace("Yrotation Xrotation Zrotation", "Yrotation Wrotation Zrotation"),
+        "unknown channels",
+    ),
     ("missing closing brace", lambda t: t.replace("}\nMOTION", "MOTION"), "file ends"),
     ("extra closing brace", lambda t: t.replace("}\nMOTION", "}\n}\nMOTION"), "unexpected '}'"),
     ("second root", lambda t: t.replace("}\nMOTION", "}\nROOT Other\n{\n}\nMOTION"), "unexpected 'ROOT'"),
@@ -257,8 +265,12 @@ def mutated_rig(draw: st.DrawFn) -> str:
         if not lines:
             break
         in_header = draw(st.integers(0, 9)) > 0
-        row = draw(st.integers(0, min(header, len(lines)) - 1) if in_header else st.integers(0, len(lines) - 1))
-        op = draw(st.sampled_from(["replace", "replace", "insert", "delete", "char", "drop_line", "dup_line"]))
+        row = draw(
+            st.integers(0, min(header, len(lines)) - 1) if in_header else st.integers(0, len(lines) - 1)
+        )
+        op = draw(
+            st.sampled_from(["replace", "replace", "insert", "delete", "char", "drop_line", "dup_line"])
+        )
         words = lines[row]
         col = draw(st.integers(0, max(len(words) - 1, 0)))
         if op == "drop_line":

@@ -90,9 +90,11 @@ def test_aistpp_motion_matches_fk_at_30_fps(tmp_path):
     check_aistpp_motion(aistpp.load_aistpp_motion(path), data)
 
 
-@pytest.mark.parametrize("protocol", [2, 5])
-def test_aistpp_reads_scalar_scaling_and_every_pickle_protocol(tmp_path, protocol):
-    data = aistpp_dict(scaling=88.5) | {"smpl_scaling": 88.5}
+@pytest.mark.parametrize("protocol", [0, 2, 4, 5])
+def test_aistpp_reads_every_pickle_protocol_and_array_layout(tmp_path, protocol):
+    data = aistpp_dict(scaling=88.5) | {"smpl_scaling": 88.5}  # a plain float works too
+    data["smpl_poses"] = np.asfortranarray(data["smpl_poses"].astype(np.float64))
+    data["smpl_trans"] = np.asfortranarray(data["smpl_trans"].astype(">f8"))  # big-endian
     path = write_pickle(tmp_path / "m.pkl", data, protocol)
     check_aistpp_motion(aistpp.load_aistpp_motion(path), data)
 
@@ -190,21 +192,21 @@ def test_aistpp_rejects_non_dicts_garbage_and_missing_files(tmp_path):
         aistpp.load_aistpp_motion(tmp_path / "absent.pkl")
 
 
-class _Exploit:
-    """Pickles as a call to ``target(argument)``: what a malicious motion file would contain."""
+class _Reduce:
+    """Pickles as ``target(*args)`` (then ``__setstate__(state)``): hand-made, hostile pickle content."""
 
-    def __init__(self, target, argument):
-        self.target, self.argument = target, argument
+    def __init__(self, target, args, state=None):
+        self.target, self.args, self.state = target, args, state
 
     def __reduce__(self):
-        return self.target, (self.argument,)
+        return (self.target, self.args) if self.state is None else (self.target, self.args, self.state)
 
 
 @pytest.mark.parametrize("target", [os.system, eval])
 def test_aistpp_refuses_malicious_pickles(tmp_path, target):
     marker = tmp_path / "pwned"
     command = f"touch {marker}" if target is os.system else f"open({str(marker)!r}, 'w')"
-    data = aistpp_dict() | {"smpl_loss": _Exploit(target, command)}
+    data = aistpp_dict() | {"smpl_loss": _Reduce(target, (command,))}
     path = write_pickle(tmp_path / "motions" / f"{SEQ_TRAIN}.pkl", data)
     with pytest.raises(ValueError, match="refusing to unpickle"):
         aistpp.load_aistpp_motion(path)
@@ -215,6 +217,21 @@ def test_aistpp_refuses_malicious_pickles(tmp_path, target):
     (splits / "crossmodal_train.txt").write_text(SEQ_TRAIN)
     (splits / "ignore_list.txt").write_text("")
     assert list(aistpp.read_aistpp(tmp_path)) == [] and not marker.exists()
+
+
+@pytest.mark.parametrize(
+    "poses",
+    [
+        # numpy itself crashes (segfault) on this dtype state; the reader must refuse it
+        _Reduce(np.dtype, ("f4", False, True), (3, "<", (None, None), -1, -1, 0)),
+        np.array([1.0, "x"], dtype=object),  # object arrays would unpickle arbitrary items
+        np.zeros(3, dtype=[("a", "f4"), ("b", "f4")]),  # structured dtypes are not motion data
+    ],
+)
+def test_aistpp_refuses_arrays_numpy_would_trust(tmp_path, poses):
+    path = write_pickle(tmp_path / "m.pkl", aistpp_dict() | {"smpl_poses": poses})
+    with pytest.raises(ValueError, match="refusing"):
+        aistpp.load_aistpp_motion(path)
 
 
 # ---------------------------------------------------------------------------------------------

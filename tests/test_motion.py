@@ -147,7 +147,9 @@ def test_resample_up_interpolates_between_frames(make_motion) -> None:
     double = motion_ops.resample(motion, 60)
     assert double.num_frames == 40 and double.duration == pytest.approx(motion.duration)
     torch.testing.assert_close(double.rotations[::2], motion.rotations, atol=1e-6, rtol=0)
-    torch.testing.assert_close(double.root[1:-1:2], (motion.root[:-1] + motion.root[1:]) / 2, atol=1e-6, rtol=0)
+    torch.testing.assert_close(
+        double.root[1:-1:2], (motion.root[:-1] + motion.root[1:]) / 2, atol=1e-6, rtol=0
+    )
     # An in-between rotation lies halfway (in angle) between its neighbours.
     quat = rotation.matrix_to_quaternion(motion.rotations)
     mid = rotation.matrix_to_quaternion(double.rotations[1:-1:2])

@@ -72,6 +72,8 @@ def test_percussion_rejects_bad_arguments():
         percussion.click_track(5, 4.0)
     with pytest.raises(ValueError, match="seconds must be positive"):
         percussion.synthesize(120, 0.0)
+    with pytest.raises(ValueError, match=r"offset must lie in \[0, seconds\)"):
+        percussion.click_track(120, 4.0, offset=5.0)
 
 
 @pytest.mark.parametrize("samples", [3 * SAMPLE_RATE, 3 * SAMPLE_RATE + 511, 3 * SAMPLE_RATE + 1])
@@ -212,3 +214,5 @@ def test_extract_features_rejects_unusable_arrays():
         music.extract_features(np.full(2 * SAMPLE_RATE, np.nan, np.float32))
     with pytest.raises(ValueError, match="at least 1 s is needed"):
         music.extract_features(np.zeros(SAMPLE_RATE // 4, np.float32))
+    with pytest.raises(ValueError, match="float samples in \\[-1, 1\\], got int16"):
+        music.extract_features(np.zeros(2 * SAMPLE_RATE, np.int16))

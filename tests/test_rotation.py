@@ -100,7 +100,9 @@ def test_matrix_to_quaternion_handles_every_largest_component() -> None:
         matrix = rotation.axis_angle_to_matrix(torch.tensor(axis_angle, dtype=torch.float64))
         quat = rotation.matrix_to_quaternion(matrix)
         sign = 1.0 if (quat * torch.tensor(expected, dtype=torch.float64)).sum() >= 0 else -1.0
-        torch.testing.assert_close(quat * sign, torch.tensor(expected, dtype=torch.float64), atol=1e-12, rtol=0)
+        torch.testing.assert_close(
+            quat * sign, torch.tensor(expected, dtype=torch.float64), atol=1e-12, rtol=0
+        )
 
 
 def test_quaternion_axis_angle_uses_the_short_way() -> None:
@@ -154,7 +156,9 @@ def test_euler_round_trip_for_random_rotations(order: str) -> None:
     assert (euler.abs() <= 180 + 1e-9).all() and (euler[:, 1].abs() <= 90 + 1e-9).all()
     torch.testing.assert_close(rotation.euler_to_matrix(euler, order), matrix, atol=1e-12, rtol=0)
     # Inside the principal ranges the angles themselves are unique.
-    angles = torch.tensor([[10.0, 20.0, 30.0], [-170.0, 80.0, 95.0], [45.0, -89.0, -120.0]], dtype=torch.float64)
+    angles = torch.tensor(
+        [[10.0, 20.0, 30.0], [-170.0, 80.0, 95.0], [45.0, -89.0, -120.0]], dtype=torch.float64
+    )
     torch.testing.assert_close(
         rotation.matrix_to_euler(rotation.euler_to_matrix(angles, order), order), angles, atol=1e-9, rtol=0
     )
@@ -191,7 +195,9 @@ def test_invalid_euler_order_raises(order: str) -> None:
 
 def test_lowercase_orders_are_accepted() -> None:
     angles = torch.tensor([10.0, 20.0, 30.0])
-    torch.testing.assert_close(rotation.euler_to_matrix(angles, "zxy"), rotation.euler_to_matrix(angles, "ZXY"))
+    torch.testing.assert_close(
+        rotation.euler_to_matrix(angles, "zxy"), rotation.euler_to_matrix(angles, "ZXY")
+    )
 
 
 # ----------------------------------------------------------------------------- gradients
@@ -207,7 +213,9 @@ def test_gradients_are_finite_at_zero_rotation() -> None:
 
 
 def test_derivative_at_zero_is_the_cross_product_generator() -> None:
-    jac = torch.autograd.functional.jacobian(rotation.axis_angle_to_matrix, torch.zeros(3, dtype=torch.float64))
+    jac = torch.autograd.functional.jacobian(
+        rotation.axis_angle_to_matrix, torch.zeros(3, dtype=torch.float64)
+    )
     # d R / d w_k at w = 0 is the skew matrix [e_k]_x.
     for k in range(3):
         e = torch.zeros(3, dtype=torch.float64)

@@ -12,7 +12,9 @@ REFLECT = torch.tensor([-1.0, 1.0, 1.0], dtype=torch.float64)
 
 def random_rotations(*shape: int, seed: int = 0, amplitude: float = 1.0) -> torch.Tensor:
     gen = torch.Generator().manual_seed(seed)
-    return rotation.axis_angle_to_matrix(torch.randn(*shape, 3, generator=gen, dtype=torch.float64) * amplitude)
+    return rotation.axis_angle_to_matrix(
+        torch.randn(*shape, 3, generator=gen, dtype=torch.float64) * amplitude
+    )
 
 
 def symmetric_offsets() -> torch.Tensor:
@@ -24,7 +26,32 @@ def symmetric_offsets() -> torch.Tensor:
 # ----------------------------------------------------------------------------- reference facts
 def test_tables_match_the_reference() -> None:
     assert len(skeleton.JOINT_NAMES) == len(skeleton.PARENTS) == len(skeleton.REST_OFFSETS) == 24
-    assert skeleton.PARENTS == (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21)
+    assert skeleton.PARENTS == (
+        -1,
+        0,
+        0,
+        0,
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+        7,
+        8,
+        9,
+        9,
+        9,
+        12,
+        13,
+        14,
+        16,
+        17,
+        18,
+        19,
+        20,
+        21,
+    )
     assert all(skeleton.PARENTS[j] < j for j in range(1, 24))
     assert skeleton.FOOT_JOINTS == (7, 10, 8, 11)
     assert skeleton.REST_OFFSETS[18] == (0.259612, -0.012772, -0.027456)
@@ -122,7 +149,9 @@ def test_fk_gradient_matches_finite_differences() -> None:
     axis_angle = (torch.randn(1, 22, 3, dtype=torch.float64) * 0.5).requires_grad_(True)
 
     def fk(aa: torch.Tensor) -> torch.Tensor:
-        return skeleton.forward_kinematics(rotation.axis_angle_to_matrix(aa), torch.zeros(1, 3, dtype=aa.dtype))[0]
+        return skeleton.forward_kinematics(
+            rotation.axis_angle_to_matrix(aa), torch.zeros(1, 3, dtype=aa.dtype)
+        )[0]
 
     assert torch.autograd.gradcheck(fk, (axis_angle,))
 
@@ -132,7 +161,9 @@ def test_mirroring_twice_is_the_identity() -> None:
     rotations = random_rotations(4, 24, seed=2)
     torch.testing.assert_close(skeleton.mirror_rotations(skeleton.mirror_rotations(rotations)), rotations)
     joints = torch.randn(4, 22, 3)
-    torch.testing.assert_close(skeleton.mirror_joint_positions(skeleton.mirror_joint_positions(joints)), joints)
+    torch.testing.assert_close(
+        skeleton.mirror_joint_positions(skeleton.mirror_joint_positions(joints)), joints
+    )
     points = torch.randn(7, 3)
     torch.testing.assert_close(skeleton.reflect_x(skeleton.reflect_x(points)), points)
 
@@ -140,7 +171,9 @@ def test_mirroring_twice_is_the_identity() -> None:
 def test_mirrored_rotations_negate_y_and_z_of_axis_angle() -> None:
     axis_angle = torch.randn(24, 3, dtype=torch.float64)
     mirrored = skeleton.mirror_rotations(rotation.axis_angle_to_matrix(axis_angle))
-    expected = (axis_angle * torch.tensor([1.0, -1.0, -1.0], dtype=torch.float64))[skeleton.mirror_permutation()]
+    expected = (axis_angle * torch.tensor([1.0, -1.0, -1.0], dtype=torch.float64))[
+        skeleton.mirror_permutation()
+    ]
     torch.testing.assert_close(mirrored, rotation.axis_angle_to_matrix(expected), atol=1e-12, rtol=0)
 
 

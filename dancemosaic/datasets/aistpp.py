@@ -84,9 +84,10 @@ def parse_sequence_name(name: str) -> SequenceName:
 def aistpp_prompt(name: str) -> str:
     """'gBR_sBM_cAll_d04_mBR0_ch01' -> 'a person dances basic break dance'."""
     info = parse_sequence_name(name)
-    genre = GENRES.get(info.genre, "a dance")
+    if info.genre not in GENRES:
+        return "a person dances"
     level = SITUATIONS.get(info.situation, "")
-    return " ".join(part for part in ("a person dances", level, genre) if part)
+    return " ".join(part for part in ("a person dances", level, GENRES[info.genre]) if part)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -220,7 +221,7 @@ def safe_unpickle(path: Path) -> object:
             return _unwrap(_ArrayUnpickler(handle, encoding="latin1").load())
         except ValueError as err:
             raise ValueError(f"{path}: {err}") from err
-        except Exception as err:  # noqa: BLE001 (truncation, bad lengths, bad opcodes: one answer)
+        except Exception as err:  # truncation, bad lengths, bad opcodes...: all one answer to the user
             raise ValueError(
                 f"{path} is not a readable AIST++ motion pickle ({type(err).__name__}: {err})"
             ) from err
