@@ -199,8 +199,8 @@ def read_finedance(
 ) -> Iterator[Clip]:
     """The clips of a FineDance split at ``timing.FPS``; files that fail to load are logged and skipped.
 
-    Text comes from ``genres`` (a json {id: genre}) when given, else from ``label_json/<id>.json``,
-    else "a person dances".
+    Text comes from ``genres`` (a json {id: genre}) when it names the id, else from
+    ``label_json/<id>.json``, else "a person dances".
     """
     root = Path(root)
     if not (root / "motion").is_dir():
@@ -214,6 +214,5 @@ def read_finedance(
         except ValueError as err:
             log.warning("skipping %s: %s", path, err)
             continue
-        genre = table.get(clip_id) if genres else label_genre(root, clip_id)
-        text = finedance_prompt(genre)
+        text = finedance_prompt(table.get(clip_id) or label_genre(root, clip_id))
         yield Clip(f"{SOURCE}/{clip_id}", SOURCE, motion, text, LICENCE, find_music(root, clip_id))

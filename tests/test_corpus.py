@@ -1,0 +1,129 @@
+"""`python -m dancemosaic prepare` and `evaluate` end to end on a tiny data folder in the shared layout."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile
+
+from dancemosaic import mocap, percussion
+from dancemosaic.__main__ import main
+from dancemosaic.datasets import labels, pairs
+from dancemosaic.datasets.corpus import load_index, load_motion
+from dancemosaic.timing import SAMPLE_RATE
+from tests.test_pairing import swinging_dance
+
+CLIPS = {
+    "bandai_ds1/dataset-1_raise-up-left-hand_happy_001.bvh": 0.50,
+    "bandai_ds1/dataset-1_dance-short_normal_001.bvh": 0.45,
+    "cmu_salsa/60_01_scaled.bvh": 0.55,
+    "cmu_salsa/60_14_scaled.bvh": 0.60,  # held out
+}
+
+
+@pytest.fixture(scope="module")
+def data_folder(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    for relative, period in CLIPS.items():
+        path = root / "mocap" / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        mocap.export_bvh(swinging_dance(seconds=8, beat_period=period, fps=60.0), path)
+    (root / "mocap" / "cmu_index.csv").write_text(
+        '"Subject","Trial #","Motion Description"\n60,1,"salsa dance"\n60,14,"salsa dance"\n'
+    )
+    (root / "music").mkdir()
+    for name, bpm in (("train_song", 112.0), ("test_song", 126.0)):
+        audio, _ = percussion.synthesize(bpm, 20.0, seed=1)
+        soundfile.write(root / "music" / f"{name}.ogg", audio, SAMPLE_RATE)
+    (root / "splits").mkdir()
+    (root / "splits" / "test.txt").write_text(
+        "# held out\nmocap/cmu_salsa/60_14_scaled.bvh\nmusic/test_song.ogg\n"
+    )
+    return root
+
+
+@pytest.fixture(scope="module")
+def prepared(data_folder, tmp_path_factory):
+    cache = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as patch:  # two short synthetic tracks keep the test fast
+        patch.setattr(pairs, "SYNTH_TEMPOS", (100, 120))
+        patch.setattr(pairs, "SYNTH_SECONDS", 20.0)
+        assert main(["prepare", "--data", str(data_folder), "--cache", str(cache), "--workers", "1"]) == 0
+    return cache
+
+
+def test_prepare_splits_mirrors_and_labels(prepared):
+    clips = {c["name"]: c for c in load_index(prepared)["clips"]}
+    held_out = clips["cmu_salsa/60_14_scaled"]
+    assert held_out["split"] == "test" and "cmu_salsa/60_14_scaled-mirror" not in clips
+    assert sum(c["split"] == "train" for c in clips.values()) == 6  # 3 clips + their mirrors
+    raise_left = clips["bandai_ds1/dataset-1_raise-up-left-hand_happy_001"]
+    assert raise_left["text"] == "a person raises the left hand happily"
+    assert clips[raise_left["name"] + "-mirror"]["text"] == "a person raises the right hand happily"
+    assert clips["cmu_salsa/60_01_scaled"]["text"] == "a person dances salsa"
+    motion = load_motion(prepared, held_out)
+    assert motion.fps == 30 and motion.num_frames == 240  # 8 s at 60 fps, resampled
+    assert abs(float(motion.joints()[..., 1].min())) < 1e-5  # floor at y = 0
+
+
+def test_pairs_use_training_music_only_and_align_beats(prepared):
+    built = json.loads((prepared / "pairs.json").read_text())
+    assert "test_song" not in built["tracks"] and "train_song" in built["tracks"]
+    assert {p["clip"].removesuffix("-mirror") for p in built["pairs"]} <= {
+        name.removesuffix(".bvh") for name in CLIPS if "60_14" not in name
+    }
+    summary = json.loads((prepared / "pairs_summary.json").read_text())
+    assert summary["pairs"] >= 6
+    assert summary["BAS"] > summary["BAS_unaligned"] + 0.1
+
+
+def test_evaluate_prints_the_reference_row(prepared, data_folder, capsys):
+    assert main(["evaluate", "--cache", str(prepared), "--data", str(data_folder), "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["n_generated"] >= 1 and row["n_reference"] >= 3
+    assert np.isfinite(row["Div_k"]) and np.isfinite(row["PFC"])
+    assert row["train_pairs_BAS"] > row["train_pairs_BAS_unaligned"]
+    assert "BAS_heldout_track_pairs" in row
+
+
+def test_cli_reports_a_missing_folder_in_one_line(tmp_path, capsys):
+    assert main(["prepare", "--data", str(tmp_path / "nowhere")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "\n" not in err and "nowhere" in err
+
+
+def test_evaluate_without_a_cache_says_how_to_build_it(tmp_path, capsys):
+    assert main(["evaluate", "--cache", str(tmp_path)]) == 2
+    assert "python -m dancemosaic prepare" in capsys.readouterr().err
+
+
+def test_prompts_from_labels():
+    assert labels.bandai_prompt("dataset-2_walk-turn-left_elderly_010") == (
+        "a person walks and turns left like an elderly person"
+    )
+    assert (
+        labels.cmu_prompt("dance - small jetes, pirouette")
+        == "a person dances ballet: small jetes, pirouette"
+    )
+    assert labels.mirror_prompt("a person waves the left hand, then the right") == (
+        "a person waves the right hand, then the left"
+    )
+    with pytest.raises(ValueError, match="Bandai"):
+        labels.bandai_prompt("not_a_bandai_name")
+
+
+def test_labelled_bvh_folder(tmp_path, caplog):
+    from dancemosaic.datasets.bvh_folder import read_bvh_folder
+
+    dance = swinging_dance(seconds=2, beat_period=0.5)
+    mocap.export_bvh(dance, tmp_path / "take_01.bvh")
+    mocap.export_bvh(dance, tmp_path / "side_step_02.bvh")
+    (tmp_path / "broken.bvh").write_text("HIERARCHY\nROOT pelvis\n{\n")
+    (tmp_path / "labels.csv").write_text("file,text\ntake_01.bvh,a person dances hip-hop\n")
+    clips = {clip.name: clip for clip in read_bvh_folder(tmp_path, source="mine")}
+    assert clips["mine/take_01"].text == "a person dances hip-hop"
+    assert clips["mine/side_step_02"].text == "a person side step"
+    assert "mine/broken" not in clips and "broken.bvh" in caplog.text
+    assert clips["mine/take_01"].motion.num_frames == 60
