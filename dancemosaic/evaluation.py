@@ -15,6 +15,7 @@ import numpy as np
 
 from dancemosaic import metrics
 from dancemosaic.datasets.corpus import load_index, load_joints
+from dancemosaic.datasets.pairs import held_out_track_bas, load_pair_summary
 from dancemosaic.timing import FPS, seconds_to_frames
 
 WINDOW_SECONDS = 5.0
@@ -48,8 +49,6 @@ def reference_row(cache: Path, data_root: Path | None = None) -> dict:
 
 
 def _held_out_bas(cache: Path, index: dict, data_root: Path | None) -> dict:
-    from dancemosaic.datasets.pairs import held_out_track_bas, load_pair_summary
-
     out = {f"train_pairs_{k}": v for k, v in load_pair_summary(cache).items()}
     if data_root is not None and index.get("test_music"):
         out |= held_out_track_bas(cache, index, Path(data_root))
