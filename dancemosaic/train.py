@@ -1,0 +1,118 @@
+"""Training stages: the tokenizer, then the backbone, then each tower with the backbone frozen.
+
+Every stage is resumable (weights and optimizer state are saved every ``save_every`` steps as
+safetensors under ``<out>/<stage>/``), shows a tqdm bar with an ETA, and logs its losses as JSON
+lines to ``<out>/<stage>/log.jsonl``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from dancemosaic import checkpoint
+from dancemosaic.config import ModelConfig
+from dancemosaic.datasets.windows import ClipFeatures, feature_statistics, random_windows
+from dancemosaic.representation import joints_from_features
+from dancemosaic.timing import FPS
+from dancemosaic.tokenizer import MotionTokenizer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StageOptions:
+    steps: int
+    batch: int = 64
+    lr: float = 2e-4
+    window: int = 64  # frames per training window
+    save_every: int = 250
+    seed: int = 0
+
+
+def _stage_dir(out: Path, stage: str) -> Path:
+    folder = Path(out) / stage
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def run_stage(
+    stage: str,
+    model: nn.Module,
+    config: dict,
+    step_fn: Callable[[torch.Generator], dict[str, torch.Tensor]],
+    options: StageOptions,
+    out: Path,
+) -> nn.Module:
+    """Optimise ``step_fn``'s "loss" for ``options.steps`` steps, resuming where a run stopped."""
+    folder = _stage_dir(out, stage)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=options.lr, weight_decay=0.01)
+    start = 0
+    if (folder / "state.safetensors").is_file():
+        checkpoint.load_weights(model, folder)
+        start, _ = checkpoint.load_training_state(folder / "state.safetensors", optimizer)
+        log.info("%s: resuming at step %d", stage, start)
+    generator = torch.Generator().manual_seed(options.seed + start)
+    model.train()
+    with (
+        open(folder / "log.jsonl", "a") as log_file,
+        tqdm(range(start, options.steps), initial=start, total=options.steps, desc=stage) as bar,
+    ):
+        for step in bar:
+            lr = options.lr * min(1.0, (step + 1) / 200)  # short warm-up
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            losses = step_fn(generator)
+            optimizer.zero_grad(set_to_none=True)
+            losses["loss"].backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            values = {k: round(float(v.detach()), 5) for k, v in losses.items()}
+            bar.set_postfix(loss=values["loss"])
+            log_file.write(json.dumps({"step": step + 1, "time": time.time(), **values}) + "\n")
+            if (step + 1) % options.save_every == 0 or step + 1 == options.steps:
+                checkpoint.save_module(model, folder, config)
+                checkpoint.save_training_state(folder / "state.safetensors", optimizer, step + 1)
+                log_file.flush()
+    model.eval()
+    return model
+
+
+def kinematic_losses(pred: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Joint position, velocity and foot losses between feature sequences (B, T, C), via FK."""
+    pred_joints, target_joints = joints_from_features(pred, FPS), joints_from_features(target, FPS)
+    pred_vel, target_vel = pred_joints.diff(dim=1), target_joints.diff(dim=1)
+    feet = [7, 8, 10, 11]
+    return {
+        "position": F.l1_loss(pred_joints, target_joints),
+        "velocity": F.l1_loss(pred_vel, target_vel) * FPS / 10,
+        "acceleration": F.l1_loss(pred_vel.diff(dim=1), target_vel.diff(dim=1)) * FPS / 10,
+        "foot": F.l1_loss(pred_vel[:, :, feet], target_vel[:, :, feet]) * FPS / 10,
+    }
+
+
+def train_tokenizer(
+    clips: list[ClipFeatures], config: ModelConfig, options: StageOptions, out: Path
+) -> MotionTokenizer:
+    tokenizer = MotionTokenizer(config.tokenizer)
+    tokenizer.set_normalization(*feature_statistics(clips))
+
+    def step(generator: torch.Generator) -> dict[str, torch.Tensor]:
+        x, _ = random_windows(clips, options.batch, options.window, generator)
+        recon, _, commit = tokenizer(x)
+        features = F.smooth_l1_loss((recon - x) / tokenizer.std, torch.zeros_like(x))
+        kin = kinematic_losses(recon, x)
+        loss = features + 2.0 * kin["position"] + kin["velocity"] + config.tokenizer.commitment * commit
+        return {"loss": loss, "features": features, "commit": commit, **kin}
+
+    return run_stage("tokenizer", tokenizer, config.to_dict(), step, options, out)
