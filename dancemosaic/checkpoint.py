@@ -52,8 +52,12 @@ def load_weights(module: nn.Module, folder: Path) -> nn.Module:
     state = load_file(Path(folder) / WEIGHTS)
     own = module.state_dict()
     missing, extra = sorted(set(own) - set(state)), sorted(set(state) - set(own))
-    if missing or extra:
-        raise ValueError(f"{folder} does not fit this model: missing {missing[:5]}, unexpected {extra[:5]}")
+    reshaped = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
+    if missing or extra or reshaped:
+        raise ValueError(
+            f"{folder} does not fit this model: missing {missing[:5]}, unexpected {extra[:5]}, "
+            f"different shapes {reshaped[:5]}"
+        )
     module.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()})
     return module
 

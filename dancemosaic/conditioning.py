@@ -25,9 +25,9 @@ def _per_token(frames: torch.Tensor, num_tokens: int) -> torch.Tensor:
     return frames.reshape(*frames.shape[:-2], num_tokens, FRAMES_PER_TOKEN * frames.shape[-1])
 
 
-def music_signal(features: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, num_tokens: int) -> torch.Tensor:
-    """(..., T, 38) music features -> normalised (..., L, MUSIC_DIM)."""
-    return _per_token((features - mean) / std, num_tokens)
+def music_signal(features: torch.Tensor, num_tokens: int) -> torch.Tensor:
+    """(..., T, 38) music features -> (..., L, MUSIC_DIM) (the model standardises them)."""
+    return _per_token(features, num_tokens)
 
 
 def pose_signal(joints: torch.Tensor, constrained: torch.Tensor, num_tokens: int) -> torch.Tensor:

@@ -34,7 +34,7 @@ class TokenizerConfig:
     """Residual VQ-VAE over motion features: 1D convolutions, FRAMES_PER_TOKEN x downsampling."""
 
     input_dim: int = representation.FEATURE_DIM
-    width: int = 256
+    width: int = 128
     depth: int = 2  # residual blocks per resolution
     code_dim: int = 128
     codebook_size: int = 512
@@ -54,8 +54,8 @@ class TokenizerConfig:
 class TransformerConfig:
     """Masked motion transformer (the backbone) and its ControlNet-style towers."""
 
-    dim: int = 256
-    depth: int = 6
+    dim: int = 192
+    depth: int = 4
     heads: int = 4
     ff_mult: int = 4
     dropout: float = 0.1
@@ -87,7 +87,7 @@ class ModelConfig:
 
     @classmethod
     def small(cls) -> ModelConfig:
-        """The starter checkpoint: trains on a 2-core CPU within a session."""
+        """The starter checkpoint: sized so that every stage trains on a 2-core CPU within a session."""
         return cls()
 
     @classmethod

@@ -184,7 +184,7 @@ class ClipTextEncoder(TextEncoder):
             model = open_clip.create_model(CLIP_ARCH, pretrained=source)
         # open_clip reports a missing download, a bad file and a wrong architecture with many
         # exception types (OSError, RuntimeError, hub errors); each means the same thing here
-        except Exception as err:  # noqa: BLE001
+        except Exception as err:
             raise ValueError(_clip_help(f"its weights could not be loaded from {source!r}: {err}")) from err
         self._model = model.eval()
         self._tokenizer = open_clip.get_tokenizer(CLIP_ARCH)

@@ -96,13 +96,17 @@ class MaskedMotionModel(nn.Module):
         self.backbone = Backbone(config, codebook_size, text_dim)
         self.music_tower = Tower(self.backbone, music_dim, config.dim)
         self.pose_tower = Tower(self.backbone, pose_dim, config.dim)
+        # Music signals are standardised with the training music's statistics (saved with weights).
+        self.register_buffer("music_mean", torch.zeros(music_dim))
+        self.register_buffer("music_std", torch.ones(music_dim))
 
     def forward(
         self, tokens: torch.Tensor, cond: Conditions, padding: torch.Tensor | None = None
     ) -> torch.Tensor:
         """tokens (B, L) -> logits (B, L, K)."""
         x = self.backbone.embed(tokens, cond.text, cond.text_present)
-        music = self.music_tower(x, cond.music, cond.music_present, padding)
+        music_signal = (cond.music - self.music_mean) / self.music_std
+        music = self.music_tower(x, music_signal, cond.music_present, padding)
         pose = self.pose_tower(x, cond.pose, cond.pose_present, padding)
         links = [m + p for m, p in zip(music, pose, strict=True)]
         return self.backbone(x, padding, links)

@@ -1,0 +1,92 @@
+"""The training recipe: the stages in order, their data, and the exported engine checkpoint.
+
+    tokenizer -> backbone (text) -> residual -> music tower (backbone frozen) -> pose tower (frozen)
+
+Each stage resumes from its own folder under ``out`` and starts from the previous stage's weights.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from dancemosaic import checkpoint
+from dancemosaic.config import ModelConfig
+from dancemosaic.datasets.tokens import tokenize, tokenize_pairs
+from dancemosaic.datasets.windows import load_clip_features
+from dancemosaic.model import DanceModel
+from dancemosaic.text import load_text_encoder
+from dancemosaic.train import StageOptions, run_stage, train_tokenizer
+from dancemosaic.train_model import (
+    backbone_step,
+    music_statistics,
+    music_tower_step,
+    pose_tower_step,
+    residual_step,
+)
+
+log = logging.getLogger(__name__)
+STAGES = ("tokenizer", "backbone", "residual", "music_tower", "pose_tower")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    tokenizer: StageOptions = StageOptions(steps=1500, lr=4e-4, window=64)
+    backbone: StageOptions = StageOptions(steps=1500, batch=32, lr=4e-4, window=40)
+    residual: StageOptions = StageOptions(steps=600, batch=32, lr=4e-4, window=40)
+    music_tower: StageOptions = StageOptions(steps=800, batch=16, lr=2e-4, window=40)
+    pose_tower: StageOptions = StageOptions(steps=600, batch=16, lr=2e-4, window=40)
+    stages: tuple[str, ...] = field(default=STAGES)
+
+
+def _load_previous(model: DanceModel, out: Path, stage: str) -> None:
+    """Start a stage from the newest finished earlier stage's weights (unless it resumes itself)."""
+    if (out / stage / checkpoint.WEIGHTS).is_file():
+        return
+    for earlier in reversed(STAGES[1 : STAGES.index(stage)]):
+        if (out / earlier / checkpoint.WEIGHTS).is_file():
+            checkpoint.load_weights(model, out / earlier)
+            return
+
+
+def train(cache: Path, out: Path, config: ModelConfig, recipe: Recipe = Recipe()) -> DanceModel:
+    out = Path(out)
+    torch.manual_seed(0)
+    clips = load_clip_features(cache)
+    if "tokenizer" in recipe.stages:
+        train_tokenizer(clips, config, recipe.tokenizer, out)
+    encoder = load_text_encoder(config.text_encoder)
+    model = DanceModel(config, encoder.dim)
+    checkpoint.load_weights(model.tokenizer, out / "tokenizer")
+    model.eval()
+    items = tokenize(model.tokenizer, clips)
+    pairs = tokenize_pairs(cache, model.tokenizer, clips)
+    mean, std = music_statistics(pairs, recipe.music_tower.window)
+    model.masked.music_mean.copy_(mean)
+    model.masked.music_std.copy_(std)
+    masked, tokenizer = model.masked, model.tokenizer
+    plan = {
+        "backbone": (masked.backbone, backbone_step(masked, items, encoder, recipe.backbone)),
+        "residual": (
+            model.residual,
+            residual_step(model.residual, tokenizer, items, encoder, recipe.residual),
+        ),
+        "music_tower": (
+            masked.music_tower,
+            music_tower_step(masked, tokenizer, pairs, encoder, recipe.music_tower),
+        ),
+        "pose_tower": (
+            masked.pose_tower,
+            pose_tower_step(masked, tokenizer, items, encoder, recipe.pose_tower),
+        ),
+    }
+    saved_config = {"model": config.to_dict(), "text_dim": encoder.dim}
+    for stage in (s for s in STAGES[1:] if s in recipe.stages):
+        _load_previous(model, out, stage)
+        part, step = plan[stage]
+        model.train_only(part)
+        run_stage(stage, model, saved_config, step, getattr(recipe, stage), out)
+    return model

@@ -1,0 +1,163 @@
+"""The one masked-decoding loop (MaskGIT / MoMask, DanceMosaic Sec. 3.4) and residual-code filling.
+
+Generation, in-betweening, out-painting, body-part editing and long-form stitching differ only in
+which tokens are given: ``known`` tokens where ``keep`` is True stay exactly as given, everything
+else starts as MASK and is decoded. Randomness comes only from the caller's ``torch.Generator``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+from dancemosaic.guidance import GuidanceOptions, guided_logits
+from dancemosaic.tokenizer import MotionTokenizer
+from dancemosaic.transformer import Conditions, MaskedMotionModel, ResidualTransformer
+
+
+@dataclass(frozen=True)
+class SamplingOptions:
+    """Per-call decoding settings (never saved with a checkpoint).
+
+    ``top_k`` keeps the k most likely codes before sampling (None: the whole codebook); 50 is about
+    MoMask's "top 10%" filter on a 512-code book. ``residual_temperature`` 0 means argmax for
+    quantizers 1..Q-1, as MoMask does: the residual codes add detail, not choices.
+    """
+
+    steps: int = 10
+    temperature: float = 1.0
+    top_k: int | None = 50
+    guidance: GuidanceOptions = field(default_factory=GuidanceOptions)
+    residual_temperature: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.steps < 1:
+            raise ValueError(f"steps={self.steps}: decoding needs at least 1 step")
+        if not self.temperature > 0:
+            raise ValueError(f"temperature={self.temperature} must be > 0")
+        if self.top_k is not None and self.top_k < 1:
+            raise ValueError(f"top_k={self.top_k} must be >= 1, or None for the whole codebook")
+        if not self.residual_temperature >= 0:
+            raise ValueError(f"residual_temperature={self.residual_temperature} must be >= 0 (0: argmax)")
+
+
+def remask_count(num_free: torch.Tensor, step: int, steps: int) -> torch.Tensor:
+    """Free tokens left masked after iteration ``step`` (0-based): floor(L_free cos(pi/2 (t+1)/T)).
+
+    Decreasing in ``step`` and exactly 0 after the last one, so decoding always finishes.
+    """
+    ratio = 0.0 if step + 1 >= steps else math.cos(math.pi / 2 * (step + 1) / steps)
+    return (num_free.to(torch.float64) * ratio).floor().long()  # (B,)
+
+
+def _top_k(logits: torch.Tensor, k: int | None) -> torch.Tensor:
+    """(..., K) -> the same logits with all but the k largest set to -inf."""
+    if k is None or k >= logits.shape[-1]:
+        return logits
+    threshold = logits.topk(k, dim=-1).values[..., -1:]  # (..., 1)
+    return logits.masked_fill(logits < threshold, -math.inf)
+
+
+def _sample(logits: torch.Tensor, temperature: float, generator: torch.Generator) -> torch.Tensor:
+    """(B, L, K) logits -> (B, L) codes drawn from softmax(logits / temperature)."""
+    probs = torch.softmax(logits / temperature, dim=-1).flatten(0, 1)  # (B * L, K)
+    return torch.multinomial(probs, 1, generator=generator).view(logits.shape[:-1])
+
+
+def _given(
+    shape: tuple[int, ...], known: torch.Tensor | None, keep: torch.Tensor | None, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validated (known (B, L, ...) long, keep (B, L) bool); no ``keep`` means nothing is kept."""
+    batch, num_tokens = shape[:2]
+    if keep is None:
+        keep = torch.zeros(batch, num_tokens, dtype=torch.bool, device=device)
+    if keep.shape != (batch, num_tokens):
+        raise ValueError(
+            f"keep has shape {tuple(keep.shape)}; expected (batch, tokens) = {(batch, num_tokens)}"
+        )
+    if known is None:
+        if keep.any():
+            raise ValueError("keep marks tokens to preserve but no known tokens were given")
+        known = torch.zeros(shape, dtype=torch.long, device=device)
+    if known.shape != shape:
+        raise ValueError(f"known tokens have shape {tuple(known.shape)}; expected {shape}")
+    return known.long(), keep.bool()
+
+
+@torch.no_grad()
+def decode_tokens(
+    model: MaskedMotionModel,
+    cond: Conditions,
+    num_tokens: int,
+    known: torch.Tensor | None = None,
+    keep: torch.Tensor | None = None,
+    *,
+    options: SamplingOptions = SamplingOptions(),  # noqa: B008 (frozen, so a shared default is safe)
+    generator: torch.Generator,
+    progress: Callable[[int, int], None] | None = None,
+) -> torch.Tensor:
+    """Decode first-quantizer tokens (B, L) for ``cond``; ``known`` (B, L) is copied where ``keep``.
+
+    Each iteration t samples every masked token from the guided, temperature-scaled, top-k
+    distribution, scores it by its guided probability (tokens decoded earlier and kept tokens score
+    +inf, so they are never remasked: the model is trained to predict masked tokens only) and remasks
+    the ``remask_count`` least confident. ``progress(t + 1, steps)`` is called after each iteration.
+    """
+    batch, mask_id = cond.text.shape[0], model.backbone.mask_id
+    if cond.music.shape[1] != num_tokens or cond.pose.shape[1] != num_tokens:
+        raise ValueError(f"music/pose signals cover {cond.music.shape[1]} tokens; expected {num_tokens}")
+    known, keep = _given((batch, num_tokens), known, keep, cond.text.device)
+    tokens = torch.where(keep, known, mask_id)  # (B, L)
+    num_free = (~keep).sum(1)  # (B,)
+    for step in range(options.steps):
+        masked = tokens == mask_id  # (B, L)
+        logits = guided_logits(model, tokens, cond, options.guidance)  # (B, L, K)
+        sampled = _sample(_top_k(logits, options.top_k), options.temperature, generator)  # (B, L)
+        tokens = torch.where(masked, sampled, tokens)
+        probs = torch.softmax(logits, -1).gather(-1, sampled[..., None]).squeeze(-1)  # (B, L)
+        confidence = probs.masked_fill(~masked, math.inf)
+        ranks = confidence.argsort(dim=1, stable=True).argsort(dim=1)  # (B, L): 0 = least confident
+        tokens = tokens.masked_fill(ranks < remask_count(num_free, step, options.steps)[:, None], mask_id)
+        if progress is not None:
+            progress(step + 1, options.steps)
+    return tokens  # (B, L)
+
+
+@torch.no_grad()
+def decode_residual(
+    residual_model: ResidualTransformer,
+    tokenizer: MotionTokenizer,
+    base_tokens: torch.Tensor,
+    text: torch.Tensor,
+    text_present: torch.Tensor,
+    known_codes: torch.Tensor | None = None,
+    keep: torch.Tensor | None = None,
+    *,
+    options: SamplingOptions = SamplingOptions(),  # noqa: B008
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """First-quantizer tokens (B, L) -> all codes (B, L, Q), filling quantizers 1..Q-1 in order.
+
+    Quantizer q is predicted from the summed embeddings of codes 0..q-1 (kept ones included, so the
+    context around an edit is the real one); argmax when ``options.residual_temperature`` is 0,
+    else sampled with ``generator``. Where ``keep`` is True every code is ``known_codes`` exactly.
+    """
+    batch, num_tokens = base_tokens.shape
+    shape = (batch, num_tokens, tokenizer.quantizer.num_quantizers)
+    known_codes, keep = _given(shape, known_codes, keep, base_tokens.device)
+    if options.residual_temperature > 0 and generator is None:
+        raise ValueError("sampling residual codes (residual_temperature > 0) needs a torch.Generator")
+    codes = [torch.where(keep, known_codes[..., 0], base_tokens)]
+    for q in range(1, tokenizer.quantizer.num_quantizers):
+        lower = tokenizer.quantizer.decode_codes(torch.stack(codes, -1))  # (B, L, D)
+        level = torch.full((batch,), q, dtype=torch.long, device=base_tokens.device)
+        logits = residual_model(lower, level, text, text_present)  # (B, L, K)
+        if options.residual_temperature > 0:
+            picked = _sample(logits, options.residual_temperature, generator)
+        else:
+            picked = logits.argmax(-1)
+        codes.append(torch.where(keep, known_codes[..., q], picked))
+    return torch.stack(codes, -1)  # (B, L, Q)
