@@ -63,6 +63,18 @@ def prepare(args: argparse.Namespace) -> None:
     print(f"cache: {args.cache.resolve()}")
 
 
+def train(args: argparse.Namespace) -> None:
+    from dancemosaic.config import ModelConfig
+    from dancemosaic.recipe import STAGES, Recipe, train
+
+    presets = {"tiny": ModelConfig.tiny, "small": ModelConfig.small, "base": ModelConfig.base}
+    stages = tuple(args.stages or STAGES)
+    unknown = sorted(set(stages) - set(STAGES))
+    if unknown:
+        raise ValueError(f"unknown stages {unknown}; choose from {', '.join(STAGES)}")
+    train(args.cache, args.out, presets[args.preset](), Recipe(stages=stages))
+
+
 def evaluate(args: argparse.Namespace) -> None:
     from dancemosaic.evaluation import reference_row
 
@@ -84,6 +96,12 @@ def _parser() -> argparse.ArgumentParser:
     prep.add_argument("--workers", type=int, default=None, help="processes (default: one per core)")
     prep.add_argument("--skip-pairs", action="store_true", help="import motion only")
     prep.set_defaults(run=prepare)
+    tr = commands.add_parser("train", help="train (or resume) the model stage by stage")
+    tr.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="the prepared corpus cache")
+    tr.add_argument("--out", type=Path, default=Path("runs/starter"), help="where stages are saved")
+    tr.add_argument("--preset", choices=("tiny", "small", "base"), default="small")
+    tr.add_argument("--stages", nargs="*", help="stages to run (default: all, in order)")
+    tr.set_defaults(run=train)
     ev = commands.add_parser("evaluate", help="print the metrics table row")
     ev.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="the prepared corpus cache")
     ev.add_argument("--data", type=Path, default=Path("../shared/data"), help="the shared data folder")

@@ -45,7 +45,7 @@ def guided_logits(
     model: MaskedMotionModel,
     tokens: torch.Tensor,
     cond: Conditions,
-    options: GuidanceOptions = GuidanceOptions(),  # noqa: B008 (frozen, so a shared default is safe)
+    options: GuidanceOptions = GuidanceOptions(),
 ) -> torch.Tensor:
     """tokens (B, L) -> guided logits (B, L, K):
 

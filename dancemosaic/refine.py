@@ -3,13 +3,14 @@ decoded tokens towards sparse joint targets, with every network frozen.
 
 What is optimised: the quantised latent Z (B, L, D), i.e. the summed code embeddings of all
 residual quantizers that ``MotionTokenizer.decode_latent`` consumes (the paper's Z-bar). It starts
-exactly at the tokens' own embedding, so zero steps change nothing, and it is re-quantised with the
-tokenizer's greedy residual nearest-code search at the end, so the result is tokens again (which
-an editor can keep, show, save or feed back to the masked model as ``known`` tokens).
+exactly at the tokens' own embedding and is re-quantised at the end with the tokenizer's greedy
+residual nearest-code search, so the result is tokens again (which an editor can keep, show, save
+or feed back to the masked model as ``known`` tokens).
 
 Step rule: Eq. 7 is plain gradient descent; here each step is an Adam step of size ``eta`` times
-the latents' RMS. Adam's per-channel normalisation makes that step independent of the decoder's
-gradient scale, which differs between checkpoints by orders of magnitude, so one default works.
+the latents' RMS. Adam's per-coordinate normalisation makes the step independent of the gradient's
+scale (which depends on the checkpoint and on how many joints are constrained), so one default
+works across checkpoints.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def refine_codes(
     target: torch.Tensor,
     constrained: torch.Tensor,
     keep: torch.Tensor | None = None,
-    options: RefineOptions = RefineOptions(),  # noqa: B008 (frozen, so a shared default is safe)
+    options: RefineOptions = RefineOptions(),
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Codes (B, L, Q) -> (refined codes (B, L, Q), joint distance (B,) of the returned codes).
 
@@ -81,6 +82,9 @@ def refine_codes(
         raise ValueError(f"target has {target.shape[1]} frames; the codes cover only {covered}")
     if keep is None:
         keep = torch.zeros(codes.shape[:2], dtype=torch.bool, device=codes.device)
+    if options.steps == 0:  # greedy re-quantisation alone can change codes: do nothing at all
+        with torch.no_grad():
+            return codes, _distance(tokenizer, codes, target, constrained)
     with torch.no_grad():
         start = tokenizer.quantizer.decode_codes(codes)  # (B, L, D)
     latent = _descend(tokenizer, start, target, constrained, ~keep[..., None], options)

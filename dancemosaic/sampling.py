@@ -95,7 +95,7 @@ def decode_tokens(
     known: torch.Tensor | None = None,
     keep: torch.Tensor | None = None,
     *,
-    options: SamplingOptions = SamplingOptions(),  # noqa: B008 (frozen, so a shared default is safe)
+    options: SamplingOptions = SamplingOptions(),
     generator: torch.Generator,
     progress: Callable[[int, int], None] | None = None,
 ) -> torch.Tensor:
@@ -136,7 +136,7 @@ def decode_residual(
     known_codes: torch.Tensor | None = None,
     keep: torch.Tensor | None = None,
     *,
-    options: SamplingOptions = SamplingOptions(),  # noqa: B008
+    options: SamplingOptions = SamplingOptions(),
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """First-quantizer tokens (B, L) -> all codes (B, L, Q), filling quantizers 1..Q-1 in order.

@@ -21,6 +21,11 @@ from torch import nn
 from dancemosaic.config import TransformerConfig
 
 
+def _with_text_slot(padding: torch.Tensor | None) -> torch.Tensor | None:
+    """Token padding (B, L) -> (B, 1 + L): the leading text token is never padding."""
+    return None if padding is None else F.pad(padding, (1, 0), value=False)
+
+
 def _layer(config: TransformerConfig) -> nn.TransformerEncoderLayer:
     return nn.TransformerEncoderLayer(
         config.dim, config.heads, config.dim * config.ff_mult, config.dropout,
@@ -103,7 +108,8 @@ class MaskedMotionModel(nn.Module):
     def forward(
         self, tokens: torch.Tensor, cond: Conditions, padding: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """tokens (B, L) -> logits (B, L, K)."""
+        """tokens (B, L), padding (B, L) True where there is no token -> logits (B, L, K)."""
+        padding = _with_text_slot(padding)
         x = self.backbone.embed(tokens, cond.text, cond.text_present)
         music_signal = (cond.music - self.music_mean) / self.music_std
         music = self.music_tower(x, music_signal, cond.music_present, padding)
@@ -158,6 +164,7 @@ class ResidualTransformer(nn.Module):
         ) + self.quantizer_embed(q)
         x = torch.cat([cond[:, None], self.input(lower)], dim=1)
         x = x + self.position[: x.shape[1]]
+        padding = _with_text_slot(padding)
         for layer in self.layers:
             x = layer(x, src_key_padding_mask=padding)
         return self.head(self.norm(x[:, 1:]))

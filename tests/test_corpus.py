@@ -127,3 +127,22 @@ def test_labelled_bvh_folder(tmp_path, caplog):
     assert clips["mine/side_step_02"].text == "a person side step"
     assert "mine/broken" not in clips and "broken.bvh" in caplog.text
     assert clips["mine/take_01"].motion.num_frames == 60
+
+
+def test_training_recipe_runs_every_stage_and_resumes(prepared, tmp_path):
+    from dancemosaic.config import ModelConfig
+    from dancemosaic.recipe import STAGES, Recipe, train
+    from dancemosaic.train import StageOptions
+
+    def recipe(steps: int) -> Recipe:
+        options = StageOptions(steps=steps, batch=4, window=8, save_every=2)
+        return Recipe(*(options for _ in STAGES))
+
+    train(prepared, tmp_path, ModelConfig.tiny(), recipe(2))
+    train(prepared, tmp_path, ModelConfig.tiny(), recipe(3))  # resumes: only step 3 runs again
+    for stage in STAGES:
+        steps = [
+            json.loads(line)["step"] for line in (tmp_path / stage / "log.jsonl").read_text().splitlines()
+        ]
+        assert steps == [1, 2, 3], stage
+        assert (tmp_path / stage / "model.safetensors").is_file()
