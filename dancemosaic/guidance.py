@@ -46,8 +46,9 @@ def guided_logits(
     tokens: torch.Tensor,
     cond: Conditions,
     options: GuidanceOptions = GuidanceOptions(),
+    padding: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """tokens (B, L) -> guided logits (B, L, K):
+    """tokens (B, L), padding (B, L) True where there is no token -> guided logits (B, L, K):
 
         l = l_full + sum_m (w_m - 1) * (l_full - l_without_m),   m in {text, music, pose}
 
@@ -63,7 +64,8 @@ def guided_logits(
         if weight != 1.0:
             groups.append((getattr(cond, f"{name}_present").nonzero().squeeze(1), name))
     index = torch.cat([rows for rows, _ in groups])  # (R,)
-    logits = model(tokens[index], _conditions_for(cond, groups, index))  # (R, L, K)
+    rows_padding = None if padding is None else padding[index]  # (R, L)
+    logits = model(tokens[index], _conditions_for(cond, groups, index), rows_padding)  # (R, L, K)
     full, *without = logits.split([len(rows) for rows, _ in groups])
     guided = full
     for (rows, name), dropped in zip(groups[1:], without, strict=True):

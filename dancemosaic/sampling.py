@@ -97,9 +97,13 @@ def decode_tokens(
     *,
     options: SamplingOptions = SamplingOptions(),
     generator: torch.Generator,
+    padding: torch.Tensor | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> torch.Tensor:
     """Decode first-quantizer tokens (B, L) for ``cond``; ``known`` (B, L) is copied where ``keep``.
+
+    ``padding`` (B, L), True past a shorter window's end, is hidden from attention and not decoded
+    (it holds ``known``, or 0), so windows of different lengths share one batch.
 
     Each iteration t samples every masked token from the guided, temperature-scaled, top-k
     distribution, scores it by its guided probability (tokens decoded earlier and kept tokens score
@@ -110,11 +114,12 @@ def decode_tokens(
     if cond.music.shape[1] != num_tokens or cond.pose.shape[1] != num_tokens:
         raise ValueError(f"music/pose signals cover {cond.music.shape[1]} tokens; expected {num_tokens}")
     known, keep = _given((batch, num_tokens), known, keep, cond.text.device)
+    keep = keep if padding is None else keep | padding
     tokens = torch.where(keep, known, mask_id)  # (B, L)
     num_free = (~keep).sum(1)  # (B,)
     for step in range(options.steps):
         masked = tokens == mask_id  # (B, L)
-        logits = guided_logits(model, tokens, cond, options.guidance)  # (B, L, K)
+        logits = guided_logits(model, tokens, cond, options.guidance, padding)  # (B, L, K)
         sampled = _sample(_top_k(logits, options.top_k), options.temperature, generator)  # (B, L)
         tokens = torch.where(masked, sampled, tokens)
         probs = torch.softmax(logits, -1).gather(-1, sampled[..., None]).squeeze(-1)  # (B, L)
@@ -138,12 +143,14 @@ def decode_residual(
     *,
     options: SamplingOptions = SamplingOptions(),
     generator: torch.Generator | None = None,
+    padding: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """First-quantizer tokens (B, L) -> all codes (B, L, Q), filling quantizers 1..Q-1 in order.
 
     Quantizer q is predicted from the summed embeddings of codes 0..q-1 (kept ones included, so the
     context around an edit is the real one); argmax when ``options.residual_temperature`` is 0,
-    else sampled with ``generator``. Where ``keep`` is True every code is ``known_codes`` exactly.
+    else sampled with ``generator``. Where ``keep`` is True every code is ``known_codes`` exactly;
+    ``padding`` (B, L) is hidden from attention, as in ``decode_tokens``.
     """
     batch, num_tokens = base_tokens.shape
     shape = (batch, num_tokens, tokenizer.quantizer.num_quantizers)
@@ -154,7 +161,7 @@ def decode_residual(
     for q in range(1, tokenizer.quantizer.num_quantizers):
         lower = tokenizer.quantizer.decode_codes(torch.stack(codes, -1))  # (B, L, D)
         level = torch.full((batch,), q, dtype=torch.long, device=base_tokens.device)
-        logits = residual_model(lower, level, text, text_present)  # (B, L, K)
+        logits = residual_model(lower, level, text, text_present, padding)  # (B, L, K)
         if options.residual_temperature > 0:
             picked = _sample(logits, options.residual_temperature, generator)
         else:

@@ -12,7 +12,7 @@ branch: its ``present`` flag zeroes that tower's links (text: a learned null emb
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -128,10 +128,6 @@ class Conditions:
     music_present: torch.Tensor
     pose: torch.Tensor
     pose_present: torch.Tensor
-
-    def repeat(self, n: int) -> Conditions:
-        """Each sample repeated n times in a row along the batch (for batched guidance)."""
-        return Conditions(*(getattr(self, f.name).repeat_interleave(n, 0) for f in fields(self)))
 
 
 class ResidualTransformer(nn.Module):

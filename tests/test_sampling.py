@@ -101,6 +101,19 @@ def test_guidance_follows_its_formula_in_one_forward(nets: SimpleNamespace) -> N
     assert not torch.allclose(guided, full)
 
 
+def test_padded_tokens_are_hidden_and_not_decoded(nets: SimpleNamespace) -> None:
+    cond, padding = make_conditions(), torch.zeros(BATCH, TOKENS, dtype=torch.bool)
+    padding[0, -3:] = True
+    tokens = random_tokens(nets, 7)
+    with torch.no_grad():
+        guided = guided_logits(nets.model, tokens, cond, GuidanceOptions(1.0, 1.0, 1.0), padding)
+        assert torch.equal(guided, nets.model(tokens, cond, padding))
+    gen = torch.Generator().manual_seed(0)
+    out = decode_tokens(nets.model, cond, TOKENS, tokens, options=FAST, generator=gen, padding=padding)
+    assert torch.equal(out[padding], tokens[padding])
+    assert (out != nets.model.backbone.mask_id).all()
+
+
 def test_guidance_rejects_negative_weights() -> None:
     with pytest.raises(ValueError, match="music"):
         GuidanceOptions(music=-1.0)
