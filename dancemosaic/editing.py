@@ -1,0 +1,126 @@
+"""Filling free tokens window by window: generation, in-betweening, out-painting, body-part editing
+and long-form songs are all this one routine with different free tokens and conditions.
+
+The model sees at most ``window`` tokens at a time. Each window covers the first still-free run of
+tokens plus some already-decided context on either side, which it keeps token-exact; so a whole
+song is generated as overlapping windows that continue one another, and an edit regenerates only
+its span while its neighbours stay exactly as they were.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from dancemosaic import conditioning
+from dancemosaic.dance import PoseTarget
+from dancemosaic.model import DanceModel
+from dancemosaic.refine import RefineOptions, refine_codes
+from dancemosaic.sampling import SamplingOptions, decode_residual, decode_tokens
+from dancemosaic.timing import FRAMES_PER_TOKEN
+from dancemosaic.transformer import Conditions
+
+CONTEXT_TOKENS = 16  # decided tokens shown on each side of a window's free run (about 2 s)
+
+
+@dataclass(frozen=True)
+class Signals:
+    """Conditions over the whole dance: one text embedding, music frames, optional pose targets.
+
+    ``root`` (T, 3) is the current root trajectory, used to express pose targets in each window's
+    own frame (a window decodes with its first root position at the origin).
+    """
+
+    text: torch.Tensor  # (Dt,)
+    music: torch.Tensor | None  # (T, 38)
+    pose: PoseTarget | None
+    root: torch.Tensor | None  # (T, 3)
+
+
+def next_window(free: torch.Tensor, window: int) -> tuple[int, int]:
+    """(L,) bool -> [start, end) token window around the first free run, with context both sides."""
+    length = len(free)
+    first = int(free.nonzero()[0])
+    run_end = first
+    while run_end < length and free[run_end] and run_end - first < window - CONTEXT_TOKENS:
+        run_end += 1
+    spare = window - (run_end - first)
+    left = min(first, max(min(CONTEXT_TOKENS, spare), spare - (length - run_end)))
+    start = first - left
+    return start, min(length, start + window)
+
+
+def _window_conditions(signals: Signals, start: int, end: int) -> Conditions:
+    n, frames = end - start, slice(start * FRAMES_PER_TOKEN, end * FRAMES_PER_TOKEN)
+    yes, no = torch.ones(1, dtype=torch.bool), torch.zeros(1, dtype=torch.bool)
+    music = torch.zeros(1, n, conditioning.MUSIC_DIM)
+    if signals.music is not None:
+        music = conditioning.music_signal(signals.music[frames][None], n)
+    pose = torch.zeros(1, n, conditioning.POSE_DIM)
+    if signals.pose is not None:
+        target, mask = _window_pose(signals, frames)
+        pose = conditioning.pose_signal(target[None], mask[None], n)
+    return Conditions(
+        signals.text[None], yes, music, yes if signals.music is not None else no,
+        pose, yes if signals.pose is not None else no,
+    )  # fmt: skip
+
+
+def _window_pose(signals: Signals, frames: slice) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pose targets of a window, moved so that the window's first root position is at x = z = 0."""
+    target, mask = signals.pose.joints[frames], signals.pose.mask[frames]
+    origin = signals.root[frames.start] * torch.tensor([1.0, 0.0, 1.0]) if signals.root is not None else 0.0
+    return target - origin, mask
+
+
+def fill(
+    model: DanceModel,
+    codes: torch.Tensor,
+    free: torch.Tensor,
+    signals: Signals,
+    options: SamplingOptions,
+    generator: torch.Generator,
+    progress: Callable[[float], None] | None = None,
+) -> torch.Tensor:
+    """Codes (L, Q) with ``free`` (L,) tokens regenerated; the others are returned token-exact."""
+    codes, free, total = codes.clone(), free.clone(), int(free.sum())
+    window = model.config.transformer.max_tokens
+    while free.any():
+        start, end = next_window(free, window)
+        cond = _window_conditions(signals, start, end)
+        keep = ~free[start:end][None]
+        known = codes[start:end][None]
+        base = decode_tokens(
+            model.masked, cond, end - start, known[..., 0], keep, options=options, generator=generator
+        )
+        filled = decode_residual(
+            model.residual, model.tokenizer, base, cond.text, cond.text_present, known, keep,
+            options=options, generator=generator,
+        )  # fmt: skip
+        codes[start:end] = filled[0]
+        free[start:end] = False
+        if progress:
+            progress(1 - int(free.sum()) / max(total, 1))
+    return codes
+
+
+def refine_span(
+    model: DanceModel, codes: torch.Tensor, span: torch.Tensor, signals: Signals, options: RefineOptions
+) -> tuple[torch.Tensor, float]:
+    """Inference-time token optimisation towards the pose targets, over windows covering ``span``."""
+    codes, distances = codes.clone(), []
+    window = model.config.transformer.max_tokens
+    todo = span.clone()
+    while todo.any():
+        start, end = next_window(todo, window)
+        frames = slice(start * FRAMES_PER_TOKEN, end * FRAMES_PER_TOKEN)
+        target, mask = _window_pose(signals, frames)
+        refined, distance = refine_codes(
+            model.tokenizer, codes[start:end][None], target[None], mask[None], ~span[start:end][None], options
+        )
+        codes[start:end] = refined[0]
+        distances.append(float(distance[0]))
+        todo[start:end] = False
+    return codes, sum(distances) / len(distances)

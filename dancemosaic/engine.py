@@ -1,0 +1,211 @@
+"""The public API: ``DanceEngine`` loads a checkpoint once and serves generate and edit calls.
+
+The engine is read-only after construction (per-call settings arrive as frozen options), so one
+engine can serve many studio sessions at once. Randomness comes only from a ``torch.Generator``
+seeded per request: the same inputs give the same dance. On CUDA it runs in bf16 autocast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+
+from dancemosaic import checkpoint, music
+from dancemosaic.config import ModelConfig
+from dancemosaic.dance import Dance, Edit, PoseTarget, Request, Segment
+from dancemosaic.editing import Signals, fill, refine_span
+from dancemosaic.model import DanceModel
+from dancemosaic.refine import RefineOptions
+from dancemosaic.representation import features_to_motion
+from dancemosaic.sampling import SamplingOptions
+from dancemosaic.text import load_text_encoder
+from dancemosaic.timing import FPS, frames_to_tokens, seconds_to_frames
+
+log = logging.getLogger(__name__)
+Progress = Callable[[float, str], None]
+DEFAULT_OPTIONS = SamplingOptions()
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "assets" / "checkpoints" / "starter"
+
+
+@lru_cache(maxsize=8)
+def _song_features(path: str, modified: float) -> torch.Tensor:
+    """Music features of a song file, cached by path and modification time."""
+    return torch.from_numpy(music.extract_features(music.load_audio(path)).features)
+
+
+class DanceEngine:
+    def __init__(self, model: DanceModel, checkpoint_id: str, device: str | None = None) -> None:
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.model = model.to(self.device).eval().requires_grad_(False)
+        self.text_encoder = load_text_encoder(model.config.text_encoder)
+        if self.text_encoder.dim != model.text_dim:
+            raise ValueError(
+                f"the checkpoint was trained with {model.text_dim}-d text embeddings; "
+                f"{model.config.text_encoder} gives {self.text_encoder.dim}"
+            )
+        self.checkpoint_id = checkpoint_id
+        self._lock = threading.Lock()  # torch modules are not re-entrant on one CPU thread pool
+
+    @classmethod
+    def from_config(cls, config: ModelConfig, seed: int = 0) -> DanceEngine:
+        """An untrained engine (tests, smoke runs)."""
+        torch.manual_seed(seed)
+        encoder = load_text_encoder(config.text_encoder)
+        return cls(DanceModel(config, encoder.dim), f"random-{seed}")
+
+    @classmethod
+    def from_pretrained(
+        cls, folder: str | Path = DEFAULT_CHECKPOINT, device: str | None = None
+    ) -> DanceEngine:
+        folder = Path(folder)
+        saved = checkpoint.read_config(folder)
+        if set(saved) != {"model", "text_dim"}:
+            raise ValueError(f"{folder} is not a DanceMosaic engine checkpoint (it holds {sorted(saved)})")
+        model = DanceModel(ModelConfig.from_dict(saved["model"]), saved["text_dim"])
+        checkpoint.load_weights(model, folder)
+        digest = hashlib.sha256((folder / checkpoint.WEIGHTS).read_bytes()).hexdigest()[:12]
+        return cls(model, f"{folder.name}-{digest}", device)
+
+    def save_pretrained(self, folder: str | Path, half: bool = True) -> Path:
+        config = {"model": self.model.config.to_dict(), "text_dim": self.model.text_dim}
+        return checkpoint.save_module(self.model, Path(folder), config, half=half)
+
+    def generate(
+        self, request: Request, options: SamplingOptions = DEFAULT_OPTIONS, progress: Progress | None = None
+    ) -> Dance:
+        frames, features = self._music(request.song, request.duration)
+        report = _reporter(progress)
+        report(0.05, "music analysed")
+        tokens = frames_to_tokens(frames)
+        codes = torch.zeros(tokens, self.model.config.tokenizer.num_quantizers, dtype=torch.long)
+        signals = Signals(self._text(request.text), features, request.pose, None)
+        free = torch.ones(tokens, dtype=torch.bool)
+        codes, distance = self._fill(codes, free, signals, options, request.seed, report)
+        segments = (Segment(0.0, frames / FPS, request.text),)
+        return self._dance(codes, frames, segments, request.song, request, None, distance)
+
+    def edit(
+        self,
+        dance: Dance,
+        edit: Edit,
+        options: SamplingOptions = DEFAULT_OPTIONS,
+        progress: Progress | None = None,
+    ) -> Dance:
+        """Regenerate ``edit``'s span of ``dance`` (extending it when the span ends past it)."""
+        song_frames, features = self._music(dance.song, None if dance.song else max(edit.end, dance.duration))
+        frames = max(dance.motion.num_frames, min(seconds_to_frames(edit.end), song_frames))
+        if seconds_to_frames(edit.start) >= frames:
+            raise ValueError(
+                f"the segment starts at {edit.start:g} s, after the song ends ({song_frames / FPS:.1f} s)"
+            )
+        tokens = frames_to_tokens(frames)
+        codes = torch.zeros(tokens, dance.codes.shape[1], dtype=torch.long)
+        codes[: len(dance.codes)] = dance.codes
+        free = torch.zeros(tokens, dtype=torch.bool)
+        free[int(edit.start * FPS) // 4 : frames_to_tokens(seconds_to_frames(edit.end))] = True
+        free[len(dance.codes) :] = True
+        text = edit.text or dance.segments[0].text
+        pose = self._body_part_target(dance, edit, frames) if edit.joints else None
+        root = torch.cat(
+            [dance.motion.root, dance.motion.root[-1:].expand(frames - dance.motion.num_frames, 3)]
+        )
+        signals = Signals(self._text(text), features, pose, root)
+        codes, distance = self._fill(codes, free, signals, options, edit.seed, _reporter(progress))
+        segments = _segments(
+            dance.segments, Segment(edit.start, frames / FPS if edit.end * FPS >= frames else edit.end, text)
+        )
+        return self._dance(codes, frames, segments, dance.song, edit, dance, distance)
+
+    def _fill(
+        self, codes: torch.Tensor, free: torch.Tensor, signals: Signals, options: SamplingOptions, seed: int,
+        report: Callable[[float, str], None],
+    ) -> tuple[torch.Tensor, float | None]:  # fmt: skip
+        generator = torch.Generator().manual_seed(seed)
+        with self._lock, torch.no_grad(), self._autocast():
+            codes = fill(
+                self.model,
+                codes,
+                free,
+                signals,
+                options,
+                generator,
+                lambda f: report(0.05 + 0.8 * f, "decoding"),
+            )
+        distance = None
+        if signals.pose is not None:
+            with self._lock:
+                codes, distance = refine_span(self.model, codes, free, signals, RefineOptions())
+        report(0.95, "tokens decided")
+        return codes, distance
+
+    def _dance(
+        self, codes: torch.Tensor, frames: int, segments: tuple[Segment, ...], song: str | Path | None,
+        request: Request | Edit, parent: Dance | None, distance: float | None,
+    ) -> Dance:  # fmt: skip
+        with torch.no_grad():
+            features = self.model.tokenizer.decode(codes[None].to(self.device))[0, :frames].float().cpu()
+        motion = features_to_motion(features, FPS)
+        return Dance(
+            motion,
+            codes,
+            segments,
+            str(song) if song else None,
+            request,
+            self.checkpoint_id,
+            parent,
+            distance,
+        )
+
+    def _music(self, song: str | Path | None, duration: float | None) -> tuple[int, torch.Tensor | None]:
+        """Frames of the dance and the song's features (None without a song)."""
+        if song is None:
+            return seconds_to_frames(duration), None
+        path = Path(song)
+        if not path.is_file():
+            raise ValueError(f"song not found: {path}")
+        features = _song_features(str(path.resolve()), path.stat().st_mtime)
+        frames = len(features) if duration is None else min(len(features), seconds_to_frames(duration))
+        return frames, features[:frames]
+
+    def _text(self, text: str) -> torch.Tensor:
+        return self.text_encoder.encode([text])[0]
+
+    def _body_part_target(self, dance: Dance, edit: Edit, frames: int) -> PoseTarget:
+        """Keep ``edit.joints`` where they are in the current dance, over the edited span."""
+        joints = dance.motion.joints()
+        joints = torch.cat([joints, joints[-1:].expand(frames - len(joints), -1, -1)])
+        mask = torch.zeros(frames, 22, dtype=torch.bool)
+        mask[
+            seconds_to_frames(edit.start) : min(dance.motion.num_frames, seconds_to_frames(edit.end)),
+            list(edit.joints),
+        ] = True
+        return PoseTarget(joints, mask)
+
+    def _autocast(self) -> torch.autocast:
+        if self.device == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return torch.autocast("cpu", enabled=False)
+
+
+def _reporter(progress: Progress | None) -> Callable[[float, str], None]:
+    return progress or (lambda fraction, message: None)
+
+
+def _segments(old: tuple[Segment, ...], new: Segment) -> tuple[Segment, ...]:
+    """The segment list with ``new`` laid over it (old segments cut where they overlap)."""
+    out = []
+    for seg in old:
+        if seg.end <= new.start or seg.start >= new.end:
+            out.append(seg)
+            continue
+        if seg.start < new.start:
+            out.append(Segment(seg.start, new.start, seg.text))
+        if seg.end > new.end:
+            out.append(Segment(new.end, seg.end, seg.text))
+    return tuple(sorted([*out, new], key=lambda s: s.start))
