@@ -14,6 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 DEFAULT_CACHE = Path("cache/corpus")
 
@@ -72,7 +73,31 @@ def train(args: argparse.Namespace) -> None:
     unknown = sorted(set(stages) - set(STAGES))
     if unknown:
         raise ValueError(f"unknown stages {unknown}; choose from {', '.join(STAGES)}")
-    train(args.cache, args.out, presets[args.preset](), Recipe(stages=stages))
+    model = train(args.cache, args.out, presets[args.preset](), Recipe(stages=stages))
+    if args.export:
+        from dancemosaic.engine import DanceEngine
+
+        print(DanceEngine(model, "export").save_pretrained(args.export))
+
+
+def generate(args: argparse.Namespace) -> None:
+    from dancemosaic import export
+    from dancemosaic.dance import Request
+    from dancemosaic.engine import DanceEngine
+    from dancemosaic.sampling import SamplingOptions
+
+    engine = (
+        DanceEngine.from_pretrained(args.checkpoint) if args.checkpoint else DanceEngine.from_pretrained()
+    )
+    request = Request(args.text, song=args.song, seed=args.seed, duration=args.duration)
+    with tqdm(total=100, desc="generate", bar_format="{l_bar}{bar}| {elapsed}<{remaining}") as bar:
+
+        def progress(fraction: float, _message: str) -> None:
+            bar.update(round(fraction * 100) - bar.n)
+
+        dance = engine.generate(request, SamplingOptions(steps=args.steps), progress)
+    for path in export.write_all(dance, args.out, Path(args.song).stem):
+        print(path)
 
 
 def evaluate(args: argparse.Namespace) -> None:
@@ -96,11 +121,21 @@ def _parser() -> argparse.ArgumentParser:
     prep.add_argument("--workers", type=int, default=None, help="processes (default: one per core)")
     prep.add_argument("--skip-pairs", action="store_true", help="import motion only")
     prep.set_defaults(run=prepare)
+    gen = commands.add_parser("generate", help="dance to a song and write npz, BVH and JSON")
+    gen.add_argument("song", help="audio file (wav, ogg, flac, mp3)")
+    gen.add_argument("--text", required=True, help='e.g. "a person dances salsa"')
+    gen.add_argument("--out", type=Path, default=Path("out"), help="output folder")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--steps", type=int, default=10, help="decoding iterations")
+    gen.add_argument("--duration", type=float, default=None, help="seconds (default: the whole song)")
+    gen.add_argument("--checkpoint", type=Path, default=None, help="default: the starter checkpoint")
+    gen.set_defaults(run=generate)
     tr = commands.add_parser("train", help="train (or resume) the model stage by stage")
     tr.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="the prepared corpus cache")
     tr.add_argument("--out", type=Path, default=Path("runs/starter"), help="where stages are saved")
     tr.add_argument("--preset", choices=("tiny", "small", "base"), default="small")
     tr.add_argument("--stages", nargs="*", help="stages to run (default: all, in order)")
+    tr.add_argument("--export", type=Path, default=None, help="save the trained engine here (fp16)")
     tr.set_defaults(run=train)
     ev = commands.add_parser("evaluate", help="print the metrics table row")
     ev.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="the prepared corpus cache")

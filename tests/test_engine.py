@@ -1,0 +1,100 @@
+"""The public engine API on a tiny random model: generate, edit, save/load, CLI output."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from dancemosaic import percussion
+from dancemosaic.__main__ import main
+from dancemosaic.config import ModelConfig
+from dancemosaic.dance import Edit, Request
+from dancemosaic.engine import DanceEngine
+from dancemosaic.sampling import SamplingOptions
+from dancemosaic.timing import SAMPLE_RATE, seconds_to_frames
+
+FAST = SamplingOptions(steps=3)
+
+
+@pytest.fixture(scope="module")
+def engine() -> DanceEngine:
+    return DanceEngine.from_config(ModelConfig.tiny())
+
+
+@pytest.fixture(scope="module")
+def song(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("song") / "song.wav"
+    audio, _ = percussion.synthesize(120.0, 12.0, seed=3)
+    soundfile.write(path, audio, SAMPLE_RATE)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def dance(engine, song):
+    return engine.generate(Request("a person dances salsa", song=song, seed=1), FAST)
+
+
+def test_generate_covers_the_song_and_is_seeded(engine, song, dance):
+    assert dance.motion.num_frames == seconds_to_frames(12.0)
+    assert dance.joints().shape == (360, 24, 3) and np.isfinite(dance.joints()).all()
+    again = engine.generate(Request("a person dances salsa", song=song, seed=1), FAST)
+    other = engine.generate(Request("a person dances salsa", song=song, seed=2), FAST)
+    assert torch.equal(again.codes, dance.codes) and not torch.equal(other.codes, dance.codes)
+
+
+def test_long_songs_are_generated_in_windows(engine):
+    long = engine.generate(Request("a person dances", duration=30.0), FAST)  # 225 tokens, window 32
+    assert long.codes.shape[0] == 225 and long.motion.num_frames == 900
+
+
+def test_inbetweening_keeps_every_token_outside_the_span(engine, dance):
+    edited = engine.edit(dance, Edit(4.0, 8.0, text="a person jumps", seed=5), FAST)
+    changed = (edited.codes != dance.codes).any(dim=1).nonzero().flatten()
+    assert len(changed) > 0 and changed.min() >= 30 and changed.max() < 60  # tokens 30-59 = 4-8 s
+    assert [s.text for s in edited.segments] == [
+        "a person dances salsa",
+        "a person jumps",
+        "a person dances salsa",
+    ]
+    assert edited.parent is dance
+
+
+def test_outpainting_extends_up_to_the_song_end(engine, song):
+    short = engine.generate(Request("a person dances", song=song, duration=6.0), FAST)
+    longer = engine.edit(short, Edit(6.0, 60.0), FAST)  # asks past the song: stops at its end
+    assert longer.motion.num_frames == 360
+    assert torch.equal(longer.codes[:45], short.codes[:45])
+
+
+def test_body_part_editing_holds_the_kept_joints(engine, dance):
+    lower = (0, 1, 2, 4, 5, 7, 8, 10, 11)
+    edited = engine.edit(dance, Edit(2.0, 6.0, joints=lower), FAST)
+    assert edited.pose_distance is not None and edited.pose_distance < 0.5
+
+
+def test_bad_edits_say_what_to_change(engine, dance):
+    with pytest.raises(ValueError, match="after the song ends"):
+        engine.edit(dance, Edit(30.0, 40.0))
+    with pytest.raises(ValueError, match="end after it starts"):
+        Edit(5.0, 5.0)
+    with pytest.raises(ValueError, match="describe the dance"):
+        Request("   ", duration=3.0)
+
+
+def test_save_and_load_give_the_same_dance(engine, song, tmp_path):
+    engine.save_pretrained(tmp_path / "ckpt", half=False)
+    loaded = DanceEngine.from_pretrained(tmp_path / "ckpt")
+    request = Request("a person dances", song=song, seed=4)
+    assert torch.equal(loaded.generate(request, FAST).codes, engine.generate(request, FAST).codes)
+
+
+def test_generate_cli_writes_npz_and_bvh(engine, song, tmp_path):
+    engine.save_pretrained(tmp_path / "ckpt")
+    args = ["generate", song, "--text", "a person dances", "--out", str(tmp_path / "out"), "--steps", "2"]
+    assert main([*args, "--checkpoint", str(tmp_path / "ckpt"), "--duration", "4"]) == 0
+    with np.load(tmp_path / "out" / "song.npz", allow_pickle=False) as data:
+        assert data["joints"].shape == (120, 24, 3) and float(data["fps"]) == 30
+        assert data["smpl_poses"].shape == (120, 72) and data["smpl_trans"].shape == (120, 3)
+    assert (tmp_path / "out" / "song.bvh").read_text().startswith("HIERARCHY")
