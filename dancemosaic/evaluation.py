@@ -12,11 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from dancemosaic import metrics
-from dancemosaic.datasets.corpus import load_index, load_joints
+from dancemosaic.datasets.corpus import load_index, load_joints, load_motion
 from dancemosaic.datasets.pairs import held_out_track_bas, load_pair_summary
+from dancemosaic.representation import joints_from_features, motion_to_features
 from dancemosaic.timing import FPS, seconds_to_frames
+from dancemosaic.tokenizer import MotionTokenizer
 
 WINDOW_SECONDS = 5.0
 WINDOW = seconds_to_frames(WINDOW_SECONDS)
@@ -53,3 +56,33 @@ def _held_out_bas(cache: Path, index: dict, data_root: Path | None) -> dict:
     if data_root is not None and index.get("test_music"):
         out |= held_out_track_bas(cache, index, Path(data_root))
     return out
+
+
+@torch.no_grad()
+def tokenizer_row(tokenizer: MotionTokenizer, cache: Path) -> dict:
+    """Held-out reconstruction: joint error (mm), FID of the reconstructions, codebook usage."""
+    index = load_index(cache)
+    errors, global_errors, recon_windows, used = [], [], [], []
+    for entry in (e for e in index["clips"] if e["split"] == "test" and not e["mirrored"]):
+        features = motion_to_features(load_motion(cache, entry))[None]
+        codes = tokenizer.encode(features)
+        recon = tokenizer.decode(codes)[:, : features.shape[1]]
+        truth, joints = joints_from_features(features, FPS)[0], joints_from_features(recon, FPS)[0]
+        errors.append(((joints - joints[:, :1]) - (truth - truth[:, :1])).norm(dim=-1).mean() * 1000)
+        global_errors.append((joints - truth).norm(dim=-1).mean() * 1000)
+        recon_windows += windows(joints.numpy(), WINDOW // 2)
+        used.append(codes[0])
+    pool = _split_windows(cache, index, "train", WINDOW)
+    row = metrics.evaluate_motions(recon_windows, pool, FPS)
+    codes = torch.cat(used)
+    size = tokenizer.config.codebook_size
+    return {
+        "name": "tokenizer reconstruction (held-out clips)",
+        "MPJPE_mm": float(torch.stack(errors).mean()),
+        "global_position_error_mm": float(torch.stack(global_errors).mean()),
+        "FID_k": row["FID_k"],
+        "FID_g": row["FID_g"],
+        "codebook_usage_heldout": [len(codes[:, q].unique()) / size for q in range(codes.shape[1])],
+        "codebook_usage_training": tokenizer.quantizer.usage(),
+        "n_windows": row["n_generated"],
+    }

@@ -112,9 +112,16 @@ class MaskedMotionModel(nn.Module):
         padding = _with_text_slot(padding)
         x = self.backbone.embed(tokens, cond.text, cond.text_present)
         music_signal = (cond.music - self.music_mean) / self.music_std
-        music = self.music_tower(x, music_signal, cond.music_present, padding)
-        pose = self.pose_tower(x, cond.pose, cond.pose_present, padding)
-        links = [m + p for m, p in zip(music, pose, strict=True)]
+        towers = (
+            (self.music_tower, music_signal, cond.music_present),
+            (self.pose_tower, cond.pose, cond.pose_present),
+        )
+        links = None
+        for tower, signal, present in towers:
+            if not present.any():  # every link would be multiplied by 0: skip the work, same result
+                continue
+            outputs = tower(x, signal, present, padding)
+            links = outputs if links is None else [a + b for a, b in zip(links, outputs, strict=True)]
         return self.backbone(x, padding, links)
 
 
