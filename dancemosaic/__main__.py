@@ -101,14 +101,22 @@ def generate(args: argparse.Namespace) -> None:
 
 
 def evaluate(args: argparse.Namespace) -> None:
-    from dancemosaic.evaluation import reference_row
+    from dancemosaic.evaluation import reference_row, tokenizer_row
 
-    row = reference_row(args.cache, args.data)
+    rows = [reference_row(args.cache, args.data)]
+    if args.checkpoint:
+        from dancemosaic.engine import DanceEngine
+        from dancemosaic.model_evaluation import model_rows
+
+        engine = DanceEngine.from_pretrained(args.checkpoint)
+        rows.append(tokenizer_row(engine.model.tokenizer, args.cache))
+        rows += model_rows(engine, args.cache, args.data, seeds=args.seeds, max_seconds=args.seconds)
     if args.json:
-        print(json.dumps(row, indent=2))
-    else:
+        print(json.dumps(rows if len(rows) > 1 else rows[0], indent=2))
+        return
+    for row in rows:
         width = max(len(k) for k in row)
-        print("\n".join(f"{k:<{width}}  {v}" for k, v in row.items()))
+        print("\n".join(f"{k:<{width}}  {v}" for k, v in row.items()), end="\n\n")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -141,6 +149,9 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="the prepared corpus cache")
     ev.add_argument("--data", type=Path, default=Path("../shared/data"), help="the shared data folder")
     ev.add_argument("--json", action="store_true", help="print JSON")
+    ev.add_argument("--checkpoint", type=Path, default=None, help="also evaluate this engine checkpoint")
+    ev.add_argument("--seeds", type=int, default=1, help="dances per held-out prompt")
+    ev.add_argument("--seconds", type=float, default=60.0, help="seconds of the held-out track per dance")
     ev.set_defaults(run=evaluate)
     return parser
 

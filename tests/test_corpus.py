@@ -146,3 +146,17 @@ def test_training_recipe_runs_every_stage_and_resumes(prepared, tmp_path):
         ]
         assert steps == [1, 2, 3], stage
         assert (tmp_path / stage / "model.safetensors").is_file()
+
+
+def test_evaluate_a_checkpoint_prints_every_row(prepared, data_folder, tmp_path, capsys):
+    from dancemosaic.config import ModelConfig
+    from dancemosaic.engine import DanceEngine
+
+    DanceEngine.from_config(ModelConfig.tiny()).save_pretrained(tmp_path / "ckpt")
+    args = ["evaluate", "--cache", str(prepared), "--data", str(data_folder), "--json", "--seconds", "6"]
+    assert main([*args, "--checkpoint", str(tmp_path / "ckpt")]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    names = [row["name"] for row in rows]
+    assert names[1] == "tokenizer reconstruction (held-out clips)" and len(names) == 6
+    assert all(np.isfinite(row["BAS"]) for row in rows[2:])
+    assert rows[1]["MPJPE_mm"] > 0
