@@ -52,7 +52,7 @@ def next_window(free: torch.Tensor, window: int) -> tuple[int, int]:
     return start, min(length, start + window)
 
 
-def _window_conditions(signals: Signals, start: int, end: int) -> Conditions:
+def _window_conditions(signals: Signals, start: int, end: int, device: torch.device) -> Conditions:
     n, frames = end - start, slice(start * FRAMES_PER_TOKEN, end * FRAMES_PER_TOKEN)
     yes, no = torch.ones(1, dtype=torch.bool), torch.zeros(1, dtype=torch.bool)
     music = torch.zeros(1, n, conditioning.MUSIC_DIM)
@@ -62,10 +62,9 @@ def _window_conditions(signals: Signals, start: int, end: int) -> Conditions:
     if signals.pose is not None:
         target, mask = _window_pose(signals, frames)
         pose = conditioning.pose_signal(target[None], mask[None], n)
-    return Conditions(
-        signals.text[None], yes, music, yes if signals.music is not None else no,
-        pose, yes if signals.pose is not None else no,
-    )  # fmt: skip
+    cond = (signals.text[None], yes, music, yes if signals.music is not None else no, pose,
+            yes if signals.pose is not None else no)  # fmt: skip
+    return Conditions(*(t.to(device) for t in cond))
 
 
 def _window_pose(signals: Signals, frames: slice) -> tuple[torch.Tensor, torch.Tensor]:
@@ -87,11 +86,12 @@ def fill(
     """Codes (L, Q) with ``free`` (L,) tokens regenerated; the others are returned token-exact."""
     codes, free, total = codes.clone(), free.clone(), int(free.sum())
     window = model.config.transformer.max_tokens
+    device = next(model.parameters()).device
     while free.any():
         start, end = next_window(free, window)
-        cond = _window_conditions(signals, start, end)
-        keep = ~free[start:end][None]
-        known = codes[start:end][None]
+        cond = _window_conditions(signals, start, end, device)
+        keep = ~free[start:end][None].to(device)
+        known = codes[start:end][None].to(device)
         base = decode_tokens(
             model.masked, cond, end - start, known[..., 0], keep, options=options, generator=generator
         )
@@ -99,7 +99,7 @@ def fill(
             model.residual, model.tokenizer, base, cond.text, cond.text_present, known, keep,
             options=options, generator=generator,
         )  # fmt: skip
-        codes[start:end] = filled[0]
+        codes[start:end] = filled[0].cpu()
         free[start:end] = False
         if progress:
             progress(1 - int(free.sum()) / max(total, 1))
@@ -117,10 +117,12 @@ def refine_span(
         start, end = next_window(todo, window)
         frames = slice(start * FRAMES_PER_TOKEN, end * FRAMES_PER_TOKEN)
         target, mask = _window_pose(signals, frames)
+        device = next(model.parameters()).device
+        window_codes, keep = codes[start:end][None].to(device), ~span[start:end][None].to(device)
         refined, distance = refine_codes(
-            model.tokenizer, codes[start:end][None], target[None], mask[None], ~span[start:end][None], options
+            model.tokenizer, window_codes, target[None].to(device), mask[None].to(device), keep, options
         )
-        codes[start:end] = refined[0]
+        codes[start:end] = refined[0].cpu()
         distances.append(float(distance[0]))
         todo[start:end] = False
     return codes, sum(distances) / len(distances)

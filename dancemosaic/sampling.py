@@ -62,9 +62,14 @@ def _top_k(logits: torch.Tensor, k: int | None) -> torch.Tensor:
 
 
 def _sample(logits: torch.Tensor, temperature: float, generator: torch.Generator) -> torch.Tensor:
-    """(B, L, K) logits -> (B, L) codes drawn from softmax(logits / temperature)."""
-    probs = torch.softmax(logits / temperature, dim=-1).flatten(0, 1)  # (B * L, K)
-    return torch.multinomial(probs, 1, generator=generator).view(logits.shape[:-1])
+    """(B, L, K) logits -> (B, L) codes drawn from softmax(logits / temperature).
+
+    Draws on the CPU with the caller's CPU generator wherever the logits live, so a seed gives the
+    same dance on CUDA as on the CPU (up to the logits' numerical differences).
+    """
+    probs = torch.softmax(logits.float() / temperature, dim=-1).flatten(0, 1).cpu()  # (B * L, K)
+    codes = torch.multinomial(probs, 1, generator=generator).view(logits.shape[:-1])
+    return codes.to(logits.device)
 
 
 def _given(
