@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -73,8 +74,15 @@ def train(args: argparse.Namespace) -> None:
     unknown = sorted(set(stages) - set(STAGES))
     if unknown:
         raise ValueError(f"unknown stages {unknown}; choose from {', '.join(STAGES)}")
-    model = train(args.cache, args.out, presets[args.preset](), Recipe(stages=stages))
-    if args.export:
+    recipe = Recipe(stages=stages)
+    if args.steps:  # smoke runs: the same recipe, N steps per stage
+        recipe = Recipe(
+            *(replace(getattr(recipe, s), steps=args.steps, save_every=args.steps) for s in STAGES), stages
+        )
+    model = train(args.cache, args.out, presets[args.preset](), recipe)
+    from dancemosaic import distributed
+
+    if args.export and distributed.setup().is_main:
         from dancemosaic.engine import DanceEngine
 
         print(DanceEngine(model, "export").save_pretrained(args.export))
@@ -143,6 +151,7 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", type=Path, default=Path("runs/starter"), help="where stages are saved")
     tr.add_argument("--preset", choices=("tiny", "small", "base"), default="small")
     tr.add_argument("--stages", nargs="*", help="stages to run (default: all, in order)")
+    tr.add_argument("--steps", type=int, default=None, help="override every stage's step count")
     tr.add_argument("--export", type=Path, default=None, help="save the trained engine here (fp16)")
     tr.set_defaults(run=train)
     ev = commands.add_parser("evaluate", help="print the metrics table row")

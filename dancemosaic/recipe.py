@@ -8,12 +8,12 @@ Each stage resumes from its own folder under ``out`` and starts from the previou
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
 
-from dancemosaic import checkpoint
+from dancemosaic import checkpoint, distributed
 from dancemosaic.config import ModelConfig
 from dancemosaic.datasets.tokens import tokenize, tokenize_pairs
 from dancemosaic.datasets.windows import load_clip_features
@@ -44,6 +44,14 @@ class Recipe:
     stages: tuple[str, ...] = field(default=STAGES)
 
 
+def _fit_windows(recipe: Recipe, max_tokens: int) -> Recipe:
+    """Token windows no longer than the model's (the tokenizer's window is in frames: unchanged)."""
+    stages = {
+        s: replace(getattr(recipe, s), window=min(getattr(recipe, s).window, max_tokens)) for s in STAGES[1:]
+    }
+    return replace(recipe, **stages)
+
+
 def _load_previous(model: DanceModel, out: Path, stage: str) -> None:
     """Start a stage from the newest finished earlier stage's weights (unless it resumes itself)."""
     if (out / stage / checkpoint.WEIGHTS).is_file():
@@ -56,6 +64,7 @@ def _load_previous(model: DanceModel, out: Path, stage: str) -> None:
 
 def train(cache: Path, out: Path, config: ModelConfig, recipe: Recipe = Recipe()) -> DanceModel:
     out = Path(out)
+    recipe = _fit_windows(recipe, config.transformer.max_tokens)
     torch.manual_seed(0)
     clips = load_clip_features(cache)
     if "tokenizer" in recipe.stages:
@@ -63,6 +72,7 @@ def train(cache: Path, out: Path, config: ModelConfig, recipe: Recipe = Recipe()
     encoder = load_text_encoder(config.text_encoder)
     model = DanceModel(config, encoder.dim)
     checkpoint.load_weights(model.tokenizer, out / "tokenizer")
+    model.to(distributed.setup().device)
     model.eval()
     items = tokenize(model.tokenizer, clips)
     pairs = tokenize_pairs(cache, model.tokenizer, clips)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from dancemosaic import checkpoint
+from dancemosaic import checkpoint, distributed
 from dancemosaic.config import ModelConfig
 from dancemosaic.datasets.windows import ClipFeatures, feature_statistics, random_windows
 from dancemosaic.representation import joints_from_features
@@ -55,6 +56,7 @@ def run_stage(
 ) -> nn.Module:
     """Optimise ``step_fn``'s "loss" for ``options.steps`` steps, resuming where a run stopped."""
     folder = _stage_dir(out, stage)
+    world = distributed.setup()
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=options.lr, weight_decay=0.01)
     start = 0
@@ -62,28 +64,26 @@ def run_stage(
         checkpoint.load_weights(model, folder)
         start, _ = checkpoint.load_training_state(folder / "state.safetensors", optimizer)
         log.info("%s: resuming at step %d", stage, start)
-    generator = torch.Generator().manual_seed(options.seed + start)
-    torch.set_flush_denormal(
-        True
-    )  # decaying EMA statistics and Adam moments turn denormal: 10x slower on CPU
+    generator = torch.Generator().manual_seed(options.seed + start + 1000 * world.rank)  # ranks differ
+    torch.set_flush_denormal(True)  # decaying EMA statistics and Adam moments turn denormal: slow on CPU
     model.train()
-    with (
-        open(folder / "log.jsonl", "a") as log_file,
-        tqdm(range(start, options.steps), initial=start, total=options.steps, desc=stage) as bar,
-    ):
+    bar = tqdm(
+        range(start, options.steps), initial=start, total=options.steps, desc=stage, disable=not world.is_main
+    )
+    with open(folder / "log.jsonl", "a") if world.is_main else open(os.devnull, "w") as log_file:
         for step in bar:
-            lr = options.lr * min(1.0, (step + 1) / 200)  # short warm-up
             for group in optimizer.param_groups:
-                group["lr"] = lr
+                group["lr"] = options.lr * min(1.0, (step + 1) / 200)  # short warm-up
             losses = step_fn(generator)
             optimizer.zero_grad(set_to_none=True)
             losses["loss"].backward()
+            distributed.average_gradients(params, world)
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
             values = {k: round(float(v.detach()), 5) for k, v in losses.items()}
             bar.set_postfix(loss=values["loss"])
             log_file.write(json.dumps({"step": step + 1, "time": time.time(), **values}) + "\n")
-            if (step + 1) % options.save_every == 0 or step + 1 == options.steps:
+            if world.is_main and ((step + 1) % options.save_every == 0 or step + 1 == options.steps):
                 checkpoint.save_module(model, folder, config)
                 checkpoint.save_training_state(folder / "state.safetensors", optimizer, step + 1)
                 log_file.flush()
@@ -109,9 +109,10 @@ def train_tokenizer(
 ) -> MotionTokenizer:
     tokenizer = MotionTokenizer(config.tokenizer)
     tokenizer.set_normalization(*feature_statistics(clips))
+    tokenizer.to(distributed.setup().device)
 
     def step(generator: torch.Generator) -> dict[str, torch.Tensor]:
-        x, _ = random_windows(clips, options.batch, options.window, generator)
+        x = random_windows(clips, options.batch, options.window, generator)[0].to(tokenizer.mean.device)
         recon, _, commit = tokenizer(x)
         features = F.smooth_l1_loss((recon - x) / tokenizer.std, torch.zeros_like(x))
         kin = kinematic_losses(recon, x)

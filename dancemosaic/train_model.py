@@ -51,13 +51,31 @@ def corrupt(
 def _conditions(
     batch: TokenBatch, encoder: TextEncoder, generator: torch.Generator, width: int
 ) -> Conditions:
-    size = len(batch.texts)
-    text = encoder.encode(batch.texts)
-    keep_text = torch.rand(size, generator=generator) >= TEXT_DROPOUT
-    no = torch.zeros(size, dtype=torch.bool)
-    music = torch.zeros(size, width, conditioning.MUSIC_DIM)
-    pose = torch.zeros(size, width, conditioning.POSE_DIM)
-    return Conditions(text, keep_text, music, no, pose, no)
+    """Text with condition dropout; music and pose absent (a tower's step fills its own in)."""
+    size, device = len(batch.texts), batch.codes.device
+    keep_text = (torch.rand(size, generator=generator) >= TEXT_DROPOUT).to(device)
+    no = torch.zeros(size, dtype=torch.bool, device=device)
+    music = torch.zeros(size, width, conditioning.MUSIC_DIM, device=device)
+    pose = torch.zeros(size, width, conditioning.POSE_DIM, device=device)
+    return Conditions(encoder.encode(batch.texts).to(device), keep_text, music, no, pose, no)
+
+
+def _masked_batch(
+    items: list[TokenClip],
+    options: StageOptions,
+    mask_id: int,
+    device: torch.device,
+    generator: torch.Generator,
+) -> tuple[TokenBatch, torch.Tensor, torch.Tensor]:
+    """A window batch on ``device`` with its cosine mask and BERT-corrupted first-quantizer inputs."""
+    batch = token_windows(items, options.batch, options.window, generator)
+    mask = cosine_mask(batch.padding, generator)
+    inputs = corrupt(batch.codes[..., 0], mask, mask_id, generator)
+    return batch.to(device), mask.to(device), inputs.to(device)
+
+
+def _device(module: torch.nn.Module) -> torch.device:
+    return next(module.parameters()).device
 
 
 def _masked_ce(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -68,10 +86,8 @@ def backbone_step(
     model: MaskedMotionModel, items: list[TokenClip], encoder: TextEncoder, options: StageOptions
 ):
     def step(generator: torch.Generator) -> dict[str, torch.Tensor]:
-        batch = token_windows(items, options.batch, options.window, generator)
+        batch, mask, inputs = _masked_batch(items, options, model.backbone.mask_id, _device(model), generator)
         target = batch.codes[..., 0]
-        mask = cosine_mask(batch.padding, generator)
-        inputs = corrupt(target, mask, model.backbone.mask_id, generator)
         logits = model(inputs, _conditions(batch, encoder, generator, options.window), batch.padding)
         loss = _masked_ce(logits, target, mask)
         accuracy = (logits[mask].argmax(-1) == target[mask]).float().mean()
@@ -87,16 +103,16 @@ def residual_step(
     books = tokenizer.quantizer.codebooks
 
     def step(generator: torch.Generator) -> dict[str, torch.Tensor]:
-        batch = token_windows(items, options.batch, options.window, generator)
-        q = torch.randint(1, len(books), (len(batch.texts),), generator=generator)
+        batch = token_windows(items, options.batch, options.window, generator).to(_device(residual))
+        q = torch.randint(1, len(books), (len(batch.texts),), generator=generator).to(batch.codes.device)
         lower = torch.stack(
             [
                 sum(books[i].lookup(c[:, i]) for i in range(int(k)))
                 for c, k in zip(batch.codes, q, strict=True)
             ]
         )
-        text = encoder.encode(batch.texts)
-        keep_text = torch.rand(len(q), generator=generator) >= TEXT_DROPOUT
+        text = encoder.encode(batch.texts).to(q.device)
+        keep_text = (torch.rand(len(q), generator=generator) >= TEXT_DROPOUT).to(q.device)
         logits = residual(lower, q, text, keep_text, batch.padding)
         target = batch.codes.gather(2, q[:, None, None].expand(-1, batch.codes.shape[1], 1))[..., 0]
         loss = _masked_ce(logits, target, ~batch.padding)
@@ -122,12 +138,10 @@ def music_tower_step(
     options: StageOptions,
 ):  # fmt: skip
     def step(generator: torch.Generator) -> dict[str, torch.Tensor]:
-        batch = token_windows(pairs, options.batch, options.window, generator)
+        batch, mask, inputs = _masked_batch(pairs, options, model.backbone.mask_id, _device(model), generator)
         target = batch.codes[..., 0]
-        mask = cosine_mask(batch.padding, generator)
-        inputs = corrupt(target, mask, model.backbone.mask_id, generator)
         cond = _conditions(batch, encoder, generator, options.window)
-        music_present = torch.rand(len(target), generator=generator) >= MUSIC_DROPOUT
+        music_present = (torch.rand(len(target), generator=generator) >= MUSIC_DROPOUT).to(target.device)
         music = conditioning.music_signal(batch.music, options.window)
         cond = Conditions(cond.text, cond.text_present, music, music_present, cond.pose, cond.pose_present)
         logits = model(inputs, cond, batch.padding)
@@ -167,12 +181,10 @@ def pose_tower_step(
     options: StageOptions,
 ):  # fmt: skip
     def step(generator: torch.Generator) -> dict[str, torch.Tensor]:
-        batch = token_windows(items, options.batch, options.window, generator)
+        batch, mask, inputs = _masked_batch(items, options, model.backbone.mask_id, _device(model), generator)
         target = batch.codes[..., 0]
-        mask = cosine_mask(batch.padding, generator)
-        inputs = corrupt(target, mask, model.backbone.mask_id, generator)
         joints = joints_from_features(batch.features, FPS)  # (B, T, 22, 3), window starts at origin
-        constrained = random_constraints(joints, generator)
+        constrained = random_constraints(joints, generator).to(joints.device)
         cond = _conditions(batch, encoder, generator, options.window)
         pose = conditioning.pose_signal(joints, constrained, options.window)
         cond = Conditions(

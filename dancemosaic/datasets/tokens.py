@@ -69,6 +69,12 @@ class TokenBatch:
     music: torch.Tensor | None  # (B, 4W, 38)
     texts: list[str]
 
+    def to(self, device: torch.device) -> TokenBatch:
+        music = None if self.music is None else self.music.to(device)
+        return TokenBatch(
+            self.codes.to(device), self.padding.to(device), self.features.to(device), music, self.texts
+        )
+
 
 def token_windows(items: list[TokenClip], batch: int, window: int, generator: torch.Generator) -> TokenBatch:
     """Random windows of ``window`` tokens (whole clips when shorter, then padded)."""
