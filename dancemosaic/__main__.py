@@ -53,15 +53,24 @@ def _retarget_summary(entries: list[dict]) -> str:
 
 
 def prepare(args: argparse.Namespace) -> None:
-    from dancemosaic.datasets.corpus import prepare_corpus
+    from dancemosaic.datasets.aistpp import read_aistpp
+    from dancemosaic.datasets.corpus import add_dataset, load_index, prepare_corpus
+    from dancemosaic.datasets.finedance import read_finedance
     from dancemosaic.datasets.pairs import build_pairs, pair_summary
 
-    entries = prepare_corpus(args.data, args.cache, workers=args.workers)
+    if not (args.data or args.aistpp or args.finedance):
+        raise ValueError("give --data (the shared data folder), --aistpp ROOT or --finedance ROOT")
+    if args.data:
+        prepare_corpus(args.data, args.cache, workers=args.workers)
+    for root, reader in ((args.aistpp, read_aistpp), (args.finedance, read_finedance)):
+        if root:
+            for split in ("train", "test"):
+                add_dataset(args.cache, reader(root, split), split)
+    entries = load_index(args.cache)["clips"]
     print(_summary_table(entries))
-    print(_retarget_summary(entries))
+    print(_retarget_summary([e for e in entries if e["retarget"]]))
     if not args.skip_pairs:
-        pairs = build_pairs(args.data, args.cache)
-        print(pair_summary(pairs))
+        print(pair_summary(build_pairs(args.data, args.cache)))
     print(f"cache: {args.cache.resolve()}")
 
 
@@ -132,7 +141,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     commands = parser.add_subparsers(dest="command", required=True)
     prep = commands.add_parser("prepare", help="import the mocap corpus and build music-dance pairs")
-    prep.add_argument("--data", type=Path, required=True, help="the shared data folder (../shared/data)")
+    prep.add_argument("--data", type=Path, default=None, help="the shared data folder (../shared/data)")
+    prep.add_argument("--aistpp", type=Path, default=None, help="an AIST++ root (motions/, wavs/, splits/)")
+    prep.add_argument("--finedance", type=Path, default=None, help="a FineDance root (motion/, music_wav/)")
     prep.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where the cache goes")
     prep.add_argument("--workers", type=int, default=None, help="processes (default: one per core)")
     prep.add_argument("--skip-pairs", action="store_true", help="import motion only")

@@ -160,3 +160,25 @@ def test_evaluate_a_checkpoint_prints_every_row(prepared, data_folder, tmp_path,
     assert names[1] == "tokenizer reconstruction (held-out clips)" and len(names) == 6
     assert all(np.isfinite(row["BAS"]) for row in rows[2:])
     assert rows[1]["MPJPE_mm"] > 0
+
+
+def test_prepare_adds_finedance_with_its_recorded_music(tmp_path):
+    from tests.test_datasets import finedance_array, make_finedance_root
+
+    root = make_finedance_root(tmp_path / "finedance")
+    for clip_id in ("001", "063"):
+        np.save(root / "motion" / f"{clip_id}.npy", finedance_array(frames=150, seed=int(clip_id)))
+    audio, _ = percussion.synthesize(120.0, 5.0, seed=2)
+    soundfile.write(root / "music_wav" / "001.wav", audio, SAMPLE_RATE)
+    cache = tmp_path / "cache"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pairs, "SYNTH_TEMPOS", (100,))
+        patch.setattr(pairs, "SYNTH_SECONDS", 10.0)
+        assert main(["prepare", "--finedance", str(root), "--cache", str(cache)]) == 0
+    clips = {c["name"]: c for c in load_index(cache)["clips"]}
+    assert clips["finedance/001"]["split"] == "train" and clips["finedance/063"]["split"] == "test"
+    assert clips["finedance/001-mirror"]["music"].endswith("001.wav")
+    built = json.loads((cache / "pairs.json").read_text())["pairs"]
+    recorded = [p for p in built if p["recorded"]]
+    assert {p["clip"] for p in recorded} == {"finedance/001", "finedance/001-mirror"}
+    assert all(p["music_start"] == 0 and p["frames"] == 150 for p in recorded)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from functools import partial
 from multiprocessing import get_context
@@ -88,7 +88,8 @@ class Entry:
     seconds: float
     mirrored: bool
     file: str  # relative to the cache folder
-    retarget: dict  # the RetargetReport of the source file
+    retarget: dict  # the RetargetReport of the source file (empty for SMPL datasets)
+    music: str | None = None  # the recorded music of a real music-dance pair (AIST++, FineDance)
 
 
 def _save(clip: Clip, cache: Path, relative: str) -> None:
@@ -98,28 +99,59 @@ def _save(clip: Clip, cache: Path, relative: str) -> None:
     np.savez(path, **arrays)
 
 
+def _variants(clip: Clip, split: str) -> list[tuple[Clip, bool]]:
+    """The clip, and for training also its mirror (left and right swapped in motion and text)."""
+    variants = [(clip, False)]
+    if split == "train":
+        text = labels.mirror_prompt(clip.text)
+        variants.append(
+            (Clip(clip.name, clip.source, mirror(clip.motion), text, clip.licence, clip.music), True)
+        )
+    return variants
+
+
+def _entries(clip: Clip, split: str, cache: Path, retarget: dict) -> list[dict]:
+    entries = []
+    for variant, is_mirror in _variants(clip, split):
+        stem = clip.name.split("/")[-1] + ("-mirror" if is_mirror else "")
+        file = f"clips/{clip.source}/{stem}.npz"
+        _save(variant, cache, file)
+        music = str(clip.music) if clip.music else None
+        name = variant.name + ("-mirror" if is_mirror else "")
+        motion = variant.motion
+        entry = Entry(
+            name, clip.source, split, variant.text, variant.licence, motion.num_frames, motion.duration,
+            is_mirror, file, retarget, music,
+        )  # fmt: skip
+        entries.append(asdict(entry))
+    return entries
+
+
+def add_dataset(cache: Path, clips: Iterable[Clip], split: str) -> int:
+    """Add a dataset's clips (AIST++, FineDance, a BVH folder) to a prepared cache's index."""
+    index = (
+        load_index(cache)
+        if (Path(cache) / "index.json").is_file()
+        else {"version": INDEX_VERSION, "clips": []}
+    )
+    index.setdefault("test_music", [])
+    added = [
+        e for clip in tqdm(clips, desc=f"add {split} clips") for e in _entries(clip, split, Path(cache), {})
+    ]
+    names = {e["name"] for e in added}
+    index["clips"] = sorted(
+        [e for e in index["clips"] if e["name"] not in names] + added, key=lambda e: e["name"]
+    )
+    (Path(cache) / "index.json").write_text(json.dumps(index, indent=1))
+    return len(added)
+
+
 def _import_one(job: tuple[Path, str, Source, Path, str]) -> list[dict]:
     """Worker: import one BVH, write it (and its mirror for training) to the cache."""
     path, relative, source, cache, split = job
     torch.set_num_threads(1)  # one process per core does better than threads on small FK loops
     clip, report = load_bvh_clip(path, source.label(path), source.folder, source.licence)
-    variants = [(clip, False)]
-    if split == "train":
-        mirrored = Clip(
-            clip.name, clip.source, mirror(clip.motion), labels.mirror_prompt(clip.text), clip.licence
-        )
-        variants.append((mirrored, True))
-    entries = []
-    for variant, is_mirror in variants:
-        file = f"clips/{source.folder}/{path.stem}{'-mirror' if is_mirror else ''}.npz"
-        _save(variant, cache, file)
-        entry = Entry(
-            variant.name + ("-mirror" if is_mirror else ""), source.folder, split, variant.text,
-            variant.licence, variant.motion.num_frames, variant.motion.duration, is_mirror, file,
-            asdict(report),
-        )  # fmt: skip
-        entries.append(asdict(entry))
-    return entries
+    return _entries(clip, split, cache, asdict(report))
 
 
 def _jobs(data_root: Path, cache: Path) -> Iterator[tuple[Path, str, Source, Path, str]]:

@@ -55,12 +55,15 @@ def _load_track(path: Path) -> Track:
         return Track(path.stem, data["beat_frames"], len(data["features"]), float(data["tempo_bpm"]))
 
 
-def prepare_tracks(data_root: Path, cache: Path) -> list[Track]:
-    """Analyse the training tracks and synthesise the percussion ones (cached after the first run)."""
+def prepare_tracks(data_root: Path | None, cache: Path) -> list[Track]:
+    """Analyse the shared training tracks (when ``data_root`` is given) and synthesise the percussion
+    ones; both are cached after the first run."""
     folder = Path(cache) / "music"
     folder.mkdir(parents=True, exist_ok=True)
-    held_out = read_test_list(data_root)
-    real = [p for p in sorted((data_root / "music").glob("*.ogg")) if f"music/{p.name}" not in held_out]
+    real = []
+    if data_root is not None:
+        held_out = read_test_list(data_root)
+        real = [p for p in sorted((data_root / "music").glob("*.ogg")) if f"music/{p.name}" not in held_out]
     synth = [
         (bpm, sorted(percussion.STYLES)[i % len(percussion.STYLES)]) for i, bpm in enumerate(SYNTH_TEMPOS)
     ]
@@ -108,31 +111,51 @@ def _bas(joints: np.ndarray, music_beats: np.ndarray) -> float:
     return metrics.beat_alignment_score(found, music_beats, num_frames=len(joints) - 1)
 
 
-def _pair(joints: np.ndarray, beats: np.ndarray, track: Track) -> tuple[Warp, float, float]:
-    """Warp one dance onto one track; BAS of the pair and of the same dance unwarped there."""
-    warp = fit_warp(beats, track.beat_frames, len(joints), track.num_frames)
+def _recorded_track(cache: Path, audio: Path) -> Track:
+    """The analysed music of a recorded pair (cached beside the synthesised tracks)."""
+    target = Path(cache) / "music" / f"recorded-{audio.stem}.npz"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return _load_track(target) if target.is_file() else _analyse(music.load_audio(audio), target)
+
+
+def _pair(
+    joints: np.ndarray, beats: np.ndarray, track: Track, recorded: bool = False
+) -> tuple[Warp, float, float]:
+    """Warp one dance onto one track (a recorded pair keeps its timing); BAS with and without the warp."""
+    if recorded:
+        frames = min(len(joints), track.num_frames)
+        warp = Warp(np.arange(frames, dtype=np.float64), 0, 0)
+    else:
+        warp = fit_warp(beats, track.beat_frames, len(joints), track.num_frames)
     segment_beats = track.beat_frames - warp.music_start
     aligned = _bas(warp_joints(joints, warp.source_frames), segment_beats)
     plain = joints[: track.num_frames - warp.music_start]
     return warp, aligned, _bas(plain, segment_beats)
 
 
-def build_pairs(data_root: Path, cache: Path) -> dict:
+def build_pairs(data_root: Path | None, cache: Path) -> dict:
     """Pair every training clip with music; writes pairs.json/.npz and returns the BAS summary."""
-    data_root, cache = Path(data_root), Path(cache)
+    data_root, cache = (Path(data_root) if data_root else None), Path(cache)
     tracks = prepare_tracks(data_root, cache)
     entries = [e for e in load_index(cache)["clips"] if e["split"] == "train"]
     pairs, warps, offset = [], [], 0
     for entry in tqdm(entries, desc="build pairs"):
         joints = load_joints(cache, entry)
         beats = metrics.motion_beats(joints)
-        if len(beats) < MIN_MOTION_BEATS:
+        if entry.get("music"):  # a recorded pair: the dance already follows its own music
+            candidates = [(_recorded_track(cache, Path(entry["music"])), True)]
+        elif len(beats) >= MIN_MOTION_BEATS:
+            candidates = [
+                (t, False)
+                for t in _candidates(_beat_period(beats), tracks, zlib.crc32(entry["name"].encode()))
+            ]
+        else:
             continue
-        for track in _candidates(_beat_period(beats), tracks, zlib.crc32(entry["name"].encode())):
-            warp, aligned, plain = _pair(joints, beats, track)
+        for track, recorded in candidates:
+            warp, aligned, plain = _pair(joints, beats, track, recorded)
             pairs.append({"clip": entry["name"], "track": track.name, "music_start": warp.music_start,
                           "frames": warp.num_frames, "offset": offset, "anchors": warp.anchors,
-                          "bas": aligned, "bas_unaligned": plain})  # fmt: skip
+                          "bas": aligned, "bas_unaligned": plain, "recorded": recorded})  # fmt: skip
             warps.append(warp.source_frames.astype(np.float32))
             offset += warp.num_frames
     np.savez(cache / "pairs.npz", source_frames=np.concatenate(warps))
