@@ -1,4 +1,4 @@
-"""The studio's first panel: check a song and a mocap file before generating from them.
+"""The studio's inspection panel: check a song and a mocap file before generating from them.
 
 Upload a song to see its length, tempo and beats; upload a BVH from any supported rig to see how it
 retargets onto the canonical skeleton and download it as a canonical BVH. Handlers take file paths
@@ -48,19 +48,14 @@ def retarget_bvh(path: str | None) -> tuple[str, str | None]:
     return text, str(out)
 
 
-def build_ui() -> gr.Blocks:
-    with gr.Blocks(title="DanceMosaic Studio") as ui:
-        gr.Markdown(
-            "# DanceMosaic Studio\nCheck a song and a mocap file. Generation arrives with the engine."
-        )
-        with gr.Row():
-            with gr.Column():
-                song = gr.Audio(type="filepath", label="Song")
-                song_info = gr.Markdown()
-            with gr.Column():
-                bvh = gr.File(label="Mocap (BVH)", file_types=[".bvh"])
-                bvh_info = gr.Markdown()
-                canonical = gr.File(label="Canonical BVH (SMPL skeleton, 30 fps)")
-        song.change(describe_song, song, song_info, api_name="describe_song")
-        bvh.change(retarget_bvh, bvh, [bvh_info, canonical], api_name="retarget_bvh")
-    return ui
+def build_inspect_tab() -> None:
+    with gr.Row():
+        with gr.Column():
+            song = gr.Audio(type="filepath", label="Song")
+            song_info = gr.Markdown()
+        with gr.Column():
+            bvh = gr.File(label="Mocap (BVH)", file_types=[".bvh"])
+            bvh_info = gr.Markdown()
+            canonical = gr.File(label="Canonical BVH (SMPL skeleton, 30 fps)")
+    song.change(describe_song, song, song_info, api_name="describe_song")
+    bvh.change(retarget_bvh, bvh, [bvh_info, canonical], api_name="retarget_bvh")
