@@ -21,8 +21,9 @@ from dancemosaic.config import ModelConfig
 from dancemosaic.dance import Dance, Edit, PoseTarget, Request, Segment
 from dancemosaic.editing import Signals, fill, refine_span
 from dancemosaic.model import DanceModel
+from dancemosaic.motion import Motion, resample
 from dancemosaic.refine import RefineOptions
-from dancemosaic.representation import features_to_motion
+from dancemosaic.representation import features_to_motion, motion_to_features
 from dancemosaic.sampling import SamplingOptions
 from dancemosaic.text import load_text_encoder
 from dancemosaic.timing import FPS, frames_to_tokens, seconds_to_frames
@@ -122,6 +123,15 @@ class DanceEngine:
         )
         return self._dance(codes, frames, segments, dance.song, edit, dance, distance)
 
+    def dance_from_motion(self, motion: Motion, text: str, song: str | Path | None = None) -> Dance:
+        """Start from an existing motion (an uploaded BVH, a dataset clip): tokenise it."""
+        features = motion_to_features(resample(motion, FPS))
+        with torch.no_grad():
+            codes = self.model.tokenizer.encode(features[None].to(self.device))[0].cpu()
+        request = Request(text, song=song, duration=None if song else features.shape[0] / FPS)
+        segments = (Segment(0.0, features.shape[0] / FPS, request.text),)
+        return self._dance(codes, features.shape[0], segments, song, request, None, None)
+
     def _fill(
         self, codes: torch.Tensor, free: torch.Tensor, signals: Signals, options: SamplingOptions, seed: int,
         report: Callable[[float, str], None],
@@ -140,7 +150,8 @@ class DanceEngine:
         distance = None
         if signals.pose is not None:
             with self._lock:
-                codes, distance = refine_span(self.model, codes, free, signals, RefineOptions())
+                refine = RefineOptions(steps=options.refine_steps)
+                codes, distance = refine_span(self.model, codes, free, signals, refine)
         report(0.95, "tokens decided")
         return codes, distance
 

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 
 from dancemosaic import metrics, music
-from dancemosaic.dance import Request
-from dancemosaic.datasets.corpus import load_index, load_joints
+from dancemosaic.dance import Edit, Request
+from dancemosaic.datasets.corpus import load_index, load_joints, load_motion
 from dancemosaic.datasets.pairs import warp_joints
 from dancemosaic.engine import DanceEngine
 from dancemosaic.evaluation import WINDOW, _split_windows, windows
@@ -69,6 +69,7 @@ def model_rows(
     rows.append(
         retrieval_row(cache, index, track_beats, pool, len(_prompts(index)) * seeds, int(max_seconds * FPS))
     )
+    rows.append(pose_row(engine, cache))
     return rows
 
 
@@ -85,3 +86,29 @@ def retrieval_row(
         joints.append(warp_joints(source, warp.source_frames))
         beats.append(track_beats - warp.music_start)
     return _row("(e) retrieval: a training dance warped to the music", joints, pool, beats)
+
+
+LOWER_BODY = (0, 1, 2, 4, 5, 7, 8, 10, 11)
+
+
+def pose_row(engine: DanceEngine, cache: Path, start: float = 2.0, end: float = 6.0) -> dict:
+    """Body-part editing on the held-out clips: keep the lower body, regenerate the rest of [start, end).
+
+    Joint distance (m) between the kept joints and their targets, with and without token optimisation.
+    """
+    index = load_index(cache)
+    distances: dict[str, list[float]] = {"without_optimisation": [], "with_optimisation": []}
+    for entry in (e for e in index["clips"] if e["split"] == "test" and not e["mirrored"]):
+        dance = engine.dance_from_motion(load_motion(cache, entry), entry["text"])
+        target = dance.motion.joints().numpy()
+        mask = np.zeros(target.shape[:2], dtype=bool)
+        mask[int(start * FPS) : int(end * FPS), list(LOWER_BODY)] = True
+        for key, steps in (("without_optimisation", 0), ("with_optimisation", 100)):
+            edited = engine.edit(
+                dance, Edit(start, end, joints=LOWER_BODY), SamplingOptions(refine_steps=steps)
+            )
+            joints = edited.motion.joints().numpy()[: len(target)]
+            distances[key].append(metrics.joint_distance(joints, target, mask))
+    return {"name": "body-part editing (lower body kept, 2-6 s of each held-out clip)"} | {
+        f"joint_distance_m_{k}": float(np.mean(v)) for k, v in distances.items()
+    }

@@ -32,6 +32,7 @@ class SamplingOptions:
     top_k: int | None = 50
     guidance: GuidanceOptions = field(default_factory=GuidanceOptions)
     residual_temperature: float = 0.0
+    refine_steps: int = 100  # token optimisation steps when pose constraints are given (0: none)
 
     def __post_init__(self) -> None:
         if self.steps < 1:
@@ -40,6 +41,8 @@ class SamplingOptions:
             raise ValueError(f"temperature={self.temperature} must be > 0")
         if self.top_k is not None and self.top_k < 1:
             raise ValueError(f"top_k={self.top_k} must be >= 1, or None for the whole codebook")
+        if self.refine_steps < 0:
+            raise ValueError(f"refine_steps={self.refine_steps} must be >= 0")
         if not self.residual_temperature >= 0:
             raise ValueError(f"residual_temperature={self.residual_temperature} must be >= 0 (0: argmax)")
 
