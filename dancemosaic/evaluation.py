@@ -75,6 +75,10 @@ def tokenizer_row(tokenizer: MotionTokenizer, cache: Path) -> dict:
     pool = _split_windows(cache, index, "train", WINDOW)
     row = metrics.evaluate_motions(recon_windows, pool, FPS)
     codes = torch.cat(used)
+    train = [e for e in index["clips"] if e["split"] == "train" and not e["mirrored"]]
+    train_codes = torch.cat(
+        [tokenizer.encode(motion_to_features(load_motion(cache, e))[None])[0] for e in train]
+    )
     size = tokenizer.config.codebook_size
     return {
         "name": "tokenizer reconstruction (held-out clips)",
@@ -83,6 +87,6 @@ def tokenizer_row(tokenizer: MotionTokenizer, cache: Path) -> dict:
         "FID_k": row["FID_k"],
         "FID_g": row["FID_g"],
         "codebook_usage_heldout": [len(codes[:, q].unique()) / size for q in range(codes.shape[1])],
-        "codebook_usage_training": tokenizer.quantizer.usage(),
+        "codebook_usage_training": [len(train_codes[:, q].unique()) / size for q in range(codes.shape[1])],
         "n_windows": row["n_generated"],
     }
