@@ -98,3 +98,13 @@ def test_generate_cli_writes_npz_and_bvh(engine, song, tmp_path):
         assert data["joints"].shape == (120, 24, 3) and float(data["fps"]) == 30
         assert data["smpl_poses"].shape == (120, 72) and data["smpl_trans"].shape == (120, 3)
     assert (tmp_path / "out" / "song.bvh").read_text().startswith("HIERARCHY")
+
+
+def test_the_shipped_starter_checkpoint_dances(song):
+    from dancemosaic.engine import DEFAULT_CHECKPOINT
+
+    engine = DanceEngine.from_pretrained(DEFAULT_CHECKPOINT)  # offline: MiniLM ships in its package
+    dance = engine.generate(Request("a person dances salsa", song=song, seed=0, duration=3.0), FAST)
+    joints = dance.joints()
+    assert joints.shape == (90, 24, 3) and np.isfinite(joints).all()
+    assert 1.0 < joints[..., 1].max() - joints[..., 1].min() < 2.5  # a body-sized figure
