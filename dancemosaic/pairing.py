@@ -65,6 +65,7 @@ def fit_warp(motion_beats: np.ndarray, music_beats: np.ndarray, num_frames: int,
     """
     motion_beats = np.asarray(motion_beats, dtype=np.float64)
     music_beats = np.asarray(music_beats, dtype=np.float64)
+    music_beats = music_beats[music_beats < track_frames]  # beats past the track's end cannot anchor
     if len(motion_beats) == 0 or len(music_beats) == 0:
         frames = np.arange(min(num_frames, track_frames), dtype=np.float64)
         return Warp(frames, 0, 0)

