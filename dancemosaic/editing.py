@@ -23,6 +23,7 @@ from dancemosaic.timing import FRAMES_PER_TOKEN
 from dancemosaic.transformer import Conditions
 
 CONTEXT_TOKENS = 16  # decided tokens shown on each side of a window's free run (about 2 s)
+HEAL_TOKENS = 4  # tokens regenerated on each side of a seam between windows (about 0.5 s)
 
 
 @dataclass(frozen=True)
@@ -83,12 +84,45 @@ def fill(
     generator: torch.Generator,
     progress: Callable[[float], None] | None = None,
 ) -> torch.Tensor:
-    """Codes (L, Q) with ``free`` (L,) tokens regenerated; the others are returned token-exact."""
-    codes, free, total = codes.clone(), free.clone(), int(free.sum())
+    """Codes (L, Q) with ``free`` (L,) tokens regenerated; the others are returned token-exact.
+
+    Where a window continued from tokens an earlier window decided (a seam), a second pass
+    regenerates HEAL_TOKENS on each side of the seam with context on both sides: a window only
+    sees its left neighbour, so its first tokens can jump; the healing pass sees both.
+    """
+    report = progress or (lambda fraction: None)
+    codes, seams = _fill_pass(model, codes, free, signals, options, generator, lambda f: report(0.8 * f))
+    band = torch.zeros_like(free)
+    for seam in seams:
+        band[max(0, seam - HEAL_TOKENS) : seam + HEAL_TOKENS] = True
+    band &= free  # never touch tokens the caller keeps
+    if band.any():
+        codes, _ = _fill_pass(
+            model, codes, band, signals, options, generator, lambda f: report(0.8 + 0.2 * f)
+        )
+    return codes
+
+
+def _fill_pass(
+    model: DanceModel,
+    codes: torch.Tensor,
+    free: torch.Tensor,
+    signals: Signals,
+    options: SamplingOptions,
+    generator: torch.Generator,
+    progress: Callable[[float], None],
+) -> tuple[torch.Tensor, list[int]]:
+    """One left-to-right pass over the free tokens; returns the codes and the seams it made."""
+    codes, free, total, seams = codes.clone(), free.clone(), int(free.sum()), []
     window = model.config.transformer.max_tokens
     device = next(model.parameters()).device
+    started = False
     while free.any():
         start, end = next_window(free, window)
+        first = int(free.nonzero()[0])
+        if started and start < first:
+            seams.append(first)
+        started = True
         cond = _window_conditions(signals, start, end, device)
         keep = ~free[start:end][None].to(device)
         known = codes[start:end][None].to(device)
@@ -101,9 +135,8 @@ def fill(
         )  # fmt: skip
         codes[start:end] = filled[0].cpu()
         free[start:end] = False
-        if progress:
-            progress(1 - int(free.sum()) / max(total, 1))
-    return codes
+        progress(1 - int(free.sum()) / max(total, 1))
+    return codes, seams
 
 
 def refine_span(

@@ -34,13 +34,13 @@ STAGES = ("tokenizer", "backbone", "residual", "music_tower", "pose_tower")
 
 @dataclass(frozen=True)
 class Recipe:
-    """Step counts sized for the starter checkpoint on a 2-core CPU (about an hour in all)."""
+    """Step counts sized for the starter checkpoint on a 2-core CPU (about 75 minutes in all)."""
 
     tokenizer: StageOptions = StageOptions(steps=3500, lr=4e-4, window=64, save_every=100)
-    backbone: StageOptions = StageOptions(steps=1200, batch=32, lr=4e-4, window=40)
-    residual: StageOptions = StageOptions(steps=400, batch=32, lr=4e-4, window=40)
-    music_tower: StageOptions = StageOptions(steps=600, batch=16, lr=2e-4, window=40)
-    pose_tower: StageOptions = StageOptions(steps=400, batch=16, lr=2e-4, window=40)
+    backbone: StageOptions = StageOptions(steps=3000, batch=32, lr=4e-4, window=40)
+    residual: StageOptions = StageOptions(steps=1000, batch=32, lr=4e-4, window=40)
+    music_tower: StageOptions = StageOptions(steps=1000, batch=16, lr=2e-4, window=40)
+    pose_tower: StageOptions = StageOptions(steps=600, batch=16, lr=2e-4, window=40)
     stages: tuple[str, ...] = field(default=STAGES)
 
 
