@@ -26,7 +26,7 @@ from dancemosaic.refine import RefineOptions
 from dancemosaic.representation import features_to_motion, motion_to_features
 from dancemosaic.sampling import SamplingOptions
 from dancemosaic.text import load_text_encoder
-from dancemosaic.timing import FPS, frames_to_tokens, seconds_to_frames
+from dancemosaic.timing import FPS, FRAMES_PER_TOKEN, frames_to_tokens, seconds_to_frames
 
 log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
@@ -109,9 +109,11 @@ class DanceEngine:
         codes = torch.zeros(tokens, dance.codes.shape[1], dtype=torch.long)
         codes[: len(dance.codes)] = dance.codes
         free = torch.zeros(tokens, dtype=torch.bool)
-        free[int(edit.start * FPS) // 4 : frames_to_tokens(seconds_to_frames(edit.end))] = True
+        free[
+            seconds_to_frames(edit.start) // FRAMES_PER_TOKEN : frames_to_tokens(seconds_to_frames(edit.end))
+        ] = True
         free[len(dance.codes) :] = True
-        text = edit.text or dance.segments[0].text
+        text = edit.text or _segment_at(dance.segments, edit.start).text
         pose = self._body_part_target(dance, edit, frames) if edit.joints else None
         root = torch.cat(
             [dance.motion.root, dance.motion.root[-1:].expand(frames - dance.motion.num_frames, 3)]
@@ -206,6 +208,11 @@ class DanceEngine:
 
 def _reporter(progress: Progress | None) -> Callable[[float, str], None]:
     return progress or (lambda fraction, message: None)
+
+
+def _segment_at(segments: tuple[Segment, ...], seconds: float) -> Segment:
+    """The segment playing at ``seconds`` (the last one past the dance's end)."""
+    return next((s for s in segments if s.start <= seconds < s.end), segments[-1])
 
 
 def _segments(old: tuple[Segment, ...], new: Segment) -> tuple[Segment, ...]:

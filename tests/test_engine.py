@@ -108,3 +108,9 @@ def test_the_shipped_starter_checkpoint_dances(song):
     joints = dance.joints()
     assert joints.shape == (90, 24, 3) and np.isfinite(joints).all()
     assert 1.0 < joints[..., 1].max() - joints[..., 1].min() < 2.5  # a body-sized figure
+
+
+def test_an_edit_without_text_keeps_the_prompt_of_its_segment(engine, dance):
+    jump = engine.edit(dance, Edit(4.0, 8.0, text="a person jumps"), FAST)
+    again = engine.edit(jump, Edit(5.0, 6.0), FAST)
+    assert [s.text for s in again.segments if s.start <= 5.0 < s.end] == ["a person jumps"]
