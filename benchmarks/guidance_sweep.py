@@ -19,9 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from dancemosaic import metrics, music  # noqa: E402
 from dancemosaic.dance import Request  # noqa: E402
-from dancemosaic.datasets.corpus import load_index  # noqa: E402
 from dancemosaic.engine import DanceEngine  # noqa: E402
-from dancemosaic.evaluation import WINDOW, _split_windows, windows  # noqa: E402
+from dancemosaic.evaluation import WINDOW, training_pool, windows  # noqa: E402
 from dancemosaic.guidance import GuidanceOptions  # noqa: E402
 from dancemosaic.sampling import SamplingOptions  # noqa: E402
 from dancemosaic.timing import FPS  # noqa: E402
@@ -38,7 +37,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     args = parser.parse_args()
     engine = DanceEngine.from_pretrained()
-    pool = _split_windows(args.cache, load_index(args.cache), "train", WINDOW)
+    pool = training_pool(args.cache)
     track = args.data / TRACK
     beats = music.extract_features(music.load_audio(track)).beat_frames
     rows = []

@@ -9,6 +9,7 @@ training) and the same dances laid on it unwarped (the chance level).
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -32,16 +33,30 @@ def windows(joints: np.ndarray, hop: int) -> list[np.ndarray]:
     return [joints[s : s + WINDOW] for s in range(0, len(joints) - WINDOW + 1, hop)]
 
 
-def _split_windows(cache: Path, index: dict, split: str, hop: int) -> list[np.ndarray]:
+def split_windows(cache: Path, index: dict, split: str, hop: int) -> list[np.ndarray]:
+    """Windows of every original (unmirrored) clip of ``split``."""
     entries = [e for e in index["clips"] if e["split"] == split and not e["mirrored"]]
     return [w for e in entries for w in windows(load_joints(cache, e), hop)]
+
+
+def training_pool(cache: Path) -> list[np.ndarray]:
+    """The reference pool: non-overlapping windows of the training clips, read once per cache state."""
+    index_file = Path(cache) / "index.json"
+    return _training_pool(
+        str(Path(cache).resolve()), index_file.stat().st_mtime if index_file.is_file() else 0.0
+    )
+
+
+@functools.lru_cache(maxsize=2)
+def _training_pool(cache: str, index_mtime: float) -> list[np.ndarray]:
+    return split_windows(Path(cache), load_index(Path(cache)), "train", WINDOW)
 
 
 def reference_row(cache: Path, data_root: Path | None = None) -> dict:
     """The ground-truth row: held-out windows vs the training pool, plus BAS of built pairs."""
     index = load_index(cache)
-    held_out = _split_windows(cache, index, "test", WINDOW // 2)
-    pool = _split_windows(cache, index, "train", WINDOW)
+    held_out = split_windows(cache, index, "test", WINDOW // 2)
+    pool = training_pool(cache)
     if not held_out:
         raise ValueError(f"The cache at {cache} has no held-out clips: check splits/test.txt")
     row = {"name": "ground truth (held-out clips)"}
@@ -72,7 +87,7 @@ def tokenizer_row(tokenizer: MotionTokenizer, cache: Path) -> dict:
         global_errors.append((joints - truth).norm(dim=-1).mean() * 1000)
         recon_windows += windows(joints.numpy(), WINDOW // 2)
         used.append(codes[0])
-    pool = _split_windows(cache, index, "train", WINDOW)
+    pool = training_pool(cache)
     row = metrics.evaluate_motions(recon_windows, pool, FPS)
     codes = torch.cat(used)
     train = [e for e in index["clips"] if e["split"] == "train" and not e["mirrored"]]

@@ -18,7 +18,7 @@ from dancemosaic.dance import Edit, Request
 from dancemosaic.datasets.corpus import load_index, load_joints, load_motion
 from dancemosaic.datasets.pairs import warp_joints
 from dancemosaic.engine import DanceEngine
-from dancemosaic.evaluation import WINDOW, _split_windows, windows
+from dancemosaic.evaluation import WINDOW, training_pool, windows
 from dancemosaic.guidance import GuidanceOptions
 from dancemosaic.pairing import fit_warp
 from dancemosaic.sampling import SamplingOptions
@@ -48,7 +48,7 @@ def model_rows(
     index = load_index(cache)
     track = Path(data_root) / index["test_music"][0]
     track_beats = music.extract_features(music.load_audio(track)).beat_frames
-    pool = _split_windows(cache, index, "train", WINDOW)
+    pool = training_pool(cache)
     variants = {
         "(b) full model": (True, SamplingOptions()),
         "(c) without the music tower": (False, SamplingOptions()),
