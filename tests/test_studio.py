@@ -11,7 +11,6 @@ import soundfile
 from dancemosaic import bvh, mocap, percussion
 from dancemosaic.config import ModelConfig
 from dancemosaic.engine import DanceEngine
-from dancemosaic.studio.generate_panel import generate_dance
 from dancemosaic.studio.inspect import describe_song, retarget_bvh
 from dancemosaic.studio.ui import build_ui
 from dancemosaic.timing import SAMPLE_RATE
@@ -36,17 +35,6 @@ def test_bvh_is_retargeted_and_offered_as_canonical_bvh(tmp_path, make_motion):
     report, out = retarget_bvh(str(tmp_path / "take.bvh"))
     assert "rig `smpl`" in report
     assert len(bvh.read_bvh(out).frames) == 20  # 60 fps -> 30 fps
-
-
-def test_generate_panel_writes_the_dance_files(tmp_path):
-    audio, _ = percussion.synthesize(110.0, 4.0)
-    soundfile.write(tmp_path / "song.wav", audio, SAMPLE_RATE)
-    engine = DanceEngine.from_config(ModelConfig.tiny())
-    summary, files = generate_dance(engine, str(tmp_path / "song.wav"), "a person dances", 0, 2, 2.0, 1.0)
-    assert "4.0 s" in summary and "BAS" in summary
-    assert sorted(f.rsplit(".", 1)[1] for f in files) == ["bvh", "json", "npz"]
-    with pytest.raises(gr.Error):
-        generate_dance(engine, None, "a person dances", 0, 2, 2.0, 1.0)
 
 
 def test_ui_builds():

@@ -1,27 +1,175 @@
-"""The studio's page: generation with the shared engine, and file checks."""
+"""The studio's page: song and prompt on the left; player, timeline editing, versions, beats and
+exports on the right. Handlers live in ``actions.py``; this file only lays out and wires."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import gradio as gr
 
 from dancemosaic.engine import DanceEngine
-from dancemosaic.studio.generate_panel import build_generate_tab
+from dancemosaic.studio import api
+from dancemosaic.studio.actions import JOINT_CHOICES, PRESETS, Actions, preset_joints
+from dancemosaic.studio.demo_songs import DEMO_SONGS, demo_song_paths
 from dancemosaic.studio.inspect import build_inspect_tab
+from dancemosaic.studio.player import SET_KEPT_JOINTS_JS, SET_SELECTION_JS, STATIC, player_component
+from dancemosaic.studio.service import MAX_VARIATIONS, Studio
+from dancemosaic.studio.session import SessionStore
 
+GENRES = (
+    "a person dances salsa", "a person dances ballet", "a person dances hip-hop", "a person dances jazz",
+    "a person dances modern dance", "a person dances energetically", "a person jumps", "a person walks",
+)  # fmt: skip
+ENGINE_LANE = "engine"  # generate and edit events share one queue lane: one engine, one at a time
 NO_CHECKPOINT = (
     "No model checkpoint was found, so generation is off. Train one with "
     "`python -m dancemosaic train --export assets/checkpoints/starter`."
 )
+EXPORT_LABELS = {
+    "bvh": "BVH (Blender, MotionBuilder)", "glb": "glTF binary (animated skeleton)",
+    "npz": "SMPL parameters + joints (.npz)", "pkl": "SMPL parameters, AIST++/EDGE style (.pkl)",
+    "json": "JSON (segments, provenance)", "mp4": "MP4 video with the song",
+}  # fmt: skip
 
 
-def build_ui(engine: DanceEngine | None) -> gr.Blocks:
-    with gr.Blocks(title="DanceMosaic Studio") as ui:
-        gr.Markdown("# DanceMosaic Studio\nUpload a song, describe the dance, generate.")
-        with gr.Tab("Generate"):
+def build_ui(
+    engine: DanceEngine | None, store: SessionStore | None = None, demo_folder: Path | None = None
+) -> gr.Blocks:
+    """The whole page; ``store`` holds the sessions (default: a fresh temporary folder)."""
+    store = SessionStore() if store is None else store
+    gr.set_static_paths([STATIC, store.root])  # the player's code, and each session's song copy
+    with gr.Blocks(title="DanceMosaic Studio") as page:
+        gr.Markdown(
+            "# DanceMosaic Studio\nUpload a song, describe the dance, generate; then edit it turn by turn."
+        )
+        with gr.Tab("Studio"):
             if engine is None:
                 gr.Markdown(NO_CHECKPOINT)
             else:
-                build_generate_tab(engine)
+                actions = Actions(Studio(engine), store)
+                api.register(actions)  # first, so the public endpoints get the plain names
+                _studio(actions, demo_folder or store.root / "demo-songs")
+                page.unload(actions.close)
         with gr.Tab("Check a song or a BVH"):
             build_inspect_tab()
-    return ui
+    return page
+
+
+def _studio(actions: Actions, demo_folder: Path) -> None:
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=320):
+            song = gr.Audio(type="filepath", label="Song (wav, ogg, flac, mp3)", elem_id="dm-song")
+            genre = gr.Dropdown(
+                list(GENRES), value=GENRES[0], label="Genre or action", allow_custom_value=True
+            )
+            text = gr.Textbox(value=GENRES[0], label="Prompt", elem_id="dm-prompt")
+            gr.Examples(
+                [[str(p), s.prompt] for p, s in zip(demo_song_paths(demo_folder), DEMO_SONGS, strict=True)],
+                inputs=[song, text],
+                label="Demo songs (synthesised by DanceMosaic)",
+                elem_id="dm-demos",
+            )
+            controls = _controls()
+            with gr.Accordion("Start from a BVH take", open=False):
+                bvh = gr.File(label="BVH (CMU, CC_Base, Bandai, Mixamo or SMPL names)", file_types=[".bvh"])
+                start = gr.Button("Start from this take")
+                gr.Markdown("Or tick joints below and press Generate: the take then guides those joints.")
+            generate = gr.Button("Generate", variant="primary", elem_id="dm-generate")
+        with gr.Column(scale=2, min_width=480):
+            player = player_component()
+            summary = gr.Markdown(elem_id="dm-summary")
+            with gr.Row():
+                undo = gr.Button("↶ Undo", interactive=False, elem_id="dm-undo", size="sm")
+                redo = gr.Button("↷ Redo", interactive=False, elem_id="dm-redo", size="sm")
+            candidates = gr.Radio(
+                label="Variations: pick one to keep", visible=False, elem_id="dm-candidates"
+            )
+            edit = _edit_tab()
+            with gr.Tab("Versions"):
+                versions = gr.Dataframe(
+                    headers=["#", "made by", "length"], interactive=False, elem_id="dm-versions",
+                    label="Every version of this session: click one to go back to it",
+                )  # fmt: skip
+            with gr.Tab("Beats"):
+                beats = gr.Plot(label="Beat panel")
+            export = _export_tab()
+
+    view = [player, summary, versions, candidates, beats, undo, redo]
+    lane = {"concurrency_id": ENGINE_LANE, "concurrency_limit": 1, "api_visibility": "private"}
+    private = {"api_visibility": "private"}
+    genre.change(lambda g: g, genre, text, **private)
+    generate.click(actions.generate, [song, text, *controls, bvh, edit["joints"]], view, **lane)
+    start.click(actions.start_from_bvh, [bvh, song, text], view, **private)
+    edit["regenerate"].click(
+        actions.regenerate, [edit["segments"], edit["text"], edit["joints"], *controls], view, **lane
+    )
+    edit["extend"].click(
+        actions.extend, [edit["seconds"], gr.State(False), edit["text"], *controls], view, **lane
+    )
+    edit["fill"].click(
+        actions.extend, [edit["seconds"], gr.State(True), edit["text"], *controls], view, **lane
+    )
+    undo.click(actions.undo, None, view, **private)
+    redo.click(actions.redo, None, view, **private)
+    versions.select(actions.checkout, None, view, **private)
+    candidates.select(actions.pick, candidates, view, **private)
+    render = {"concurrency_id": "render", "concurrency_limit": 2, "api_visibility": "private"}
+    export["button"].click(actions.export, export["format"], [export["file"], export["preview"]], **render)
+    picks = [edit["segments"], edit["joints"]]
+    player.select(actions.player_event, picks, picks, **private)
+    edit["segments"].change(None, edit["segments"], None, js=SET_SELECTION_JS)
+    edit["joints"].change(None, edit["joints"], None, js=SET_KEPT_JOINTS_JS)
+    for label, button in edit["presets"].items():
+        button.click(lambda current, label=label: sorted(set(current) | set(preset_joints(label))),
+                     edit["joints"], edit["joints"], **private)  # fmt: skip
+    edit["clear"].click(lambda: [], None, edit["joints"], **private)
+
+
+def _controls() -> list[gr.components.Component]:
+    """Seed, steps, guidance weights per modality, temperature, variations (in Controls' order)."""
+    with gr.Accordion("Guidance and sampling", open=False):
+        with gr.Row():
+            seed = gr.Number(value=0, precision=0, label="Seed", minimum=0)
+            steps = gr.Slider(1, 20, value=10, step=1, label="Decoding steps")
+        with gr.Row():
+            text_weight = gr.Slider(0, 5, value=2.0, step=0.1, label="Text guidance")
+            music_weight = gr.Slider(0, 5, value=1.0, step=0.1, label="Music guidance")
+            pose_weight = gr.Slider(0, 5, value=2.0, step=0.1, label="Pose guidance")
+        with gr.Row():
+            temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="Temperature")
+            variations = gr.Slider(1, MAX_VARIATIONS, value=1, step=1, label="Variations")
+    return [seed, steps, text_weight, music_weight, pose_weight, temperature, variations]
+
+
+def _edit_tab() -> dict:
+    with gr.Tab("Edit"):
+        segments = gr.Textbox(
+            label="Segments (seconds): drag on the timeline, shift+drag to add, or type",
+            placeholder="4-8, 12.5-14", elem_id="dm-segments",
+        )  # fmt: skip
+        text = gr.Textbox(
+            label="Prompt for these segments (empty: keep each segment's prompt)", elem_id="dm-edit-text"
+        )
+        joints = gr.CheckboxGroup(
+            JOINT_CHOICES, label="Joints to keep while the rest regenerates (or click joints in the player)",
+            elem_id="dm-joints",
+        )  # fmt: skip
+        with gr.Row():
+            presets = {label: gr.Button(label, size="sm") for label in PRESETS}
+            clear = gr.Button("Clear", size="sm")
+        regenerate = gr.Button("Regenerate the segments", variant="primary", elem_id="dm-regenerate")
+        with gr.Row():
+            seconds = gr.Number(value=10, minimum=0.5, label="Seconds to add")
+            extend = gr.Button("Extend past the end", elem_id="dm-extend")
+            fill = gr.Button("Fill the whole song", elem_id="dm-fill")
+    return {"segments": segments, "text": text, "joints": joints, "presets": presets, "clear": clear,
+            "regenerate": regenerate, "seconds": seconds, "extend": extend, "fill": fill}  # fmt: skip
+
+
+def _export_tab() -> dict:
+    with gr.Tab("Export"):
+        fmt = gr.Radio([(label, key) for key, label in EXPORT_LABELS.items()], value="bvh", label="Format")
+        button = gr.Button("Export the current version", elem_id="dm-export")
+        file = gr.File(label="Download", elem_id="dm-export-file")
+        preview = gr.Model3D(label="glTF preview", height=320)
+    return {"format": fmt, "button": button, "file": file, "preview": preview}

@@ -1,0 +1,188 @@
+"""The page's event handlers: UI values in, the refreshed views out.
+
+Each handler finds the caller's session by Gradio's ``session_hash``, runs one ``Studio`` operation
+under the session's lock (a double click cannot interleave two edits) and returns every view the
+operation may change. ``ValueError``s become ``gr.Error`` here, in one place, so the page shows
+what to change and the session stays as it was.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import gradio as gr
+
+from dancemosaic.skeleton import BODY_PARTS, JOINT_NAMES, NUM_BODY_JOINTS
+from dancemosaic.studio import views
+from dancemosaic.studio.service import Controls, Studio, parse_ranges
+from dancemosaic.studio.session import Session, SessionStore
+
+JOINT_CHOICES = [(name.replace("_", " "), name) for name in JOINT_NAMES[:NUM_BODY_JOINTS]]
+PRESETS = {
+    "Upper body": "upper_body",
+    "Lower body": "lower_body",
+    "Arms": "arms",
+    "Legs": "legs",
+    "Root trajectory": "root_trajectory",
+}
+VIEW_COUNT = 7  # player, summary, versions, candidates, beat plot, undo, redo
+
+
+def preset_joints(preset: str) -> list[str]:
+    """Joint names of a body-part preset (body joints only: the hands follow the wrists)."""
+    return [JOINT_NAMES[i] for i in BODY_PARTS[PRESETS[preset]] if i < NUM_BODY_JOINTS]
+
+
+def joint_indices(names: list[str] | None) -> tuple[int, ...]:
+    known = {name: i for i, name in enumerate(JOINT_NAMES[:NUM_BODY_JOINTS])}
+    unknown = [n for n in names or [] if n not in known]
+    if unknown:
+        raise ValueError(f"unknown joints {unknown}; pick from {', '.join(known)}")
+    return tuple(sorted(known[n] for n in names or []))
+
+
+def user_errors(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a ValueError (bad input, an impossible edit) into a message on the page."""
+
+    @functools.wraps(handler)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return handler(*args, **kwargs)
+        except ValueError as err:
+            raise gr.Error(str(err), print_exception=False) from None
+
+    return wrapped
+
+
+class Actions:
+    def __init__(self, studio: Studio, store: SessionStore) -> None:
+        self.studio = studio
+        self.store = store
+
+    def session(self, request: gr.Request) -> Session:
+        return self.store.get(request.session_hash or "anonymous")
+
+    def views(self, session: Session, selection: list[tuple[float, float]] = ()) -> tuple:
+        history = session.history
+        dance = history.dance if history.current is not None else None
+        choices = views.candidate_choices(session)
+        return (
+            views.player_payload(dance, history.current, selection),
+            views.summary(session),
+            views.version_rows(session),
+            gr.Radio(choices=choices, value=choices[0] if choices else None, visible=bool(choices)),
+            views.beat_figure(dance),
+            gr.Button(interactive=history.can_undo),
+            gr.Button(interactive=history.can_redo),
+        )
+
+    def run(self, request: gr.Request, operation: Callable[[Session], object]) -> tuple:
+        session = self.session(request)
+        with session.lock:
+            operation(session)
+            return self.views(session)
+
+    @user_errors
+    def generate(
+        self, song: str | None, text: str, seed: float, steps: float, text_weight: float,
+        music_weight: float, pose_weight: float, temperature: float, variations: float,
+        pose_bvh: str | None, pose_joints: list[str], request: gr.Request,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008
+    ) -> tuple:  # fmt: skip
+        if not song:
+            raise ValueError("upload a song first (wav, ogg, flac or mp3), or pick a demo song")
+        controls = _controls(seed, steps, text_weight, music_weight, pose_weight, temperature, variations)
+        joints = joint_indices(pose_joints)
+        return self.run(request, lambda s: self.studio.generate(
+            s, song, text, controls, pose_bvh=pose_bvh or None, pose_joints=joints, progress=_report(progress)
+        ))  # fmt: skip
+
+    @user_errors
+    def start_from_bvh(self, bvh: str | None, song: str | None, text: str, request: gr.Request) -> tuple:
+        if not bvh:
+            raise ValueError("upload a BVH file to start from")
+        return self.run(request, lambda s: self.studio.start_from_bvh(s, bvh, song, text))
+
+    @user_errors
+    def regenerate(
+        self, segments: str, text: str, joints: list[str], seed: float, steps: float, text_weight: float,
+        music_weight: float, pose_weight: float, temperature: float, variations: float,
+        request: gr.Request, progress: gr.Progress = gr.Progress(),  # noqa: B008
+    ) -> tuple:  # fmt: skip
+        controls = _controls(seed, steps, text_weight, music_weight, pose_weight, temperature, variations)
+        ranges, kept = parse_ranges(segments), joint_indices(joints)
+        return self.run(request, lambda s: self.studio.edit(
+            s, ranges, text.strip() or None, kept, controls, _report(progress)
+        ))  # fmt: skip
+
+    @user_errors
+    def extend(
+        self, seconds: float | None, whole_song: bool, text: str, seed: float, steps: float,
+        text_weight: float, music_weight: float, pose_weight: float, temperature: float,
+        variations: float, request: gr.Request, progress: gr.Progress = gr.Progress(),  # noqa: B008
+    ) -> tuple:  # fmt: skip
+        controls = _controls(seed, steps, text_weight, music_weight, pose_weight, temperature, variations)
+        seconds = None if whole_song else float(seconds or 0)
+        return self.run(request, lambda s: self.studio.extend(
+            s, seconds, text.strip() or None, controls, _report(progress)
+        ))  # fmt: skip
+
+    @user_errors
+    def undo(self, request: gr.Request) -> tuple:
+        return self.run(request, lambda s: s.history.undo())
+
+    @user_errors
+    def redo(self, request: gr.Request) -> tuple:
+        return self.run(request, lambda s: s.history.redo())
+
+    @user_errors
+    def checkout(self, event: gr.SelectData, request: gr.Request) -> tuple:
+        index = event.index[0] if isinstance(event.index, list | tuple) else event.index
+        return self.run(request, lambda s: s.history.checkout(int(index)))
+
+    @user_errors
+    def pick(self, choice: str | None, request: gr.Request) -> tuple:
+        if not choice:
+            raise ValueError("generate with 2 or more variations, then pick one")
+        index = int(choice.split()[1]) - 1  # "Candidate 2 · BAS 0.31"
+        return self.run(request, lambda s: self.studio.pick(s, index))
+
+    @user_errors
+    def export(
+        self,
+        fmt: str,
+        request: gr.Request,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008
+    ) -> tuple[str, str | None]:
+        session = self.session(request)
+        with session.lock:
+            path = self.studio.export(session, fmt, _report(progress))
+        preview = str(path) if path.suffix == ".glb" else None
+        return str(path), preview
+
+    @staticmethod
+    def player_event(event: gr.EventData, segments: str, joints: list[str]) -> tuple[str, list[str]]:
+        """A timeline selection fills the segment box; a joint click toggles it in the picker."""
+        data = getattr(event, "_data", None) or {}
+        if data.get("kind") == "range":
+            return ", ".join(f"{float(a):g}-{float(b):g}" for a, b in data.get("ranges", [])), joints
+        if data.get("kind") == "joint" and 0 <= int(data.get("joint", -1)) < NUM_BODY_JOINTS:
+            name = JOINT_NAMES[int(data["joint"])]
+            joints = [j for j in joints if j != name] if name in joints else [*joints, name]
+        return segments, joints
+
+    def close(self, request: gr.Request) -> None:
+        """The tab closed: drop the session and its files."""
+        self.store.close(request.session_hash or "anonymous")
+
+
+def _controls(seed: float, steps: float, text_weight: float, music_weight: float, pose_weight: float,
+              temperature: float, variations: float) -> Controls:  # fmt: skip
+    return Controls(int(seed or 0), int(steps), float(text_weight), float(music_weight), float(pose_weight),
+                    float(temperature), int(variations))  # fmt: skip
+
+
+def _report(progress: gr.Progress | None) -> Callable[[float, str], None]:
+    return lambda fraction, message: progress(fraction, desc=message) if progress is not None else None

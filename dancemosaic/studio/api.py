@@ -1,0 +1,119 @@
+"""Named API endpoints (``gr.api``) for scripts and ``gradio_client``: everything the page can do.
+
+They share the page's session store: a ``gradio_client.Client`` is one session, with its own
+history, so ``/generate`` then ``/edit`` then ``/undo`` build on each other exactly as clicks do.
+Each endpoint returns ``state``: the current version, its segments and beat alignment, and the
+version list.
+
+    client = Client("http://127.0.0.1:7860/")
+    client.predict(handle_file("song.wav"), "a person dances salsa", api_name="/generate")
+    client.predict("4-8", "a person jumps", api_name="/edit")
+    client.predict("bvh", api_name="/export")   # -> a local path to the downloaded file
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from dancemosaic.studio.actions import Actions, joint_indices
+from dancemosaic.studio.service import Controls, beat_alignment, parse_ranges
+from dancemosaic.studio.session import Session
+
+ENGINE_LANE = {"concurrency_id": "engine", "concurrency_limit": 1}
+
+
+def state(session: Session) -> dict[str, Any]:
+    history = session.history
+    if history.current is None:
+        return {"version": None, "versions": [], "can_undo": False, "can_redo": False}
+    dance = history.dance
+    return {
+        "version": history.current + 1,
+        "versions": [v.label for v in history.versions],
+        "duration": round(dance.duration, 3),
+        "segments": [{"start": s.start, "end": s.end, "text": s.text} for s in dance.segments],
+        "bas": beat_alignment(dance),
+        "candidates": len(session.candidates),
+        "can_undo": history.can_undo,
+        "can_redo": history.can_redo,
+    }
+
+
+def register(actions: Actions) -> None:
+    """Add the endpoints to the Blocks being built."""
+    studio = actions.studio
+
+    def call(request: gr.Request, operation: Any) -> dict[str, Any]:
+        session = actions.session(request)
+        try:
+            with session.lock:
+                operation(session)
+                return state(session)
+        except ValueError as err:
+            raise gr.Error(str(err), print_exception=False) from None
+
+    def generate(
+        song: gr.FileData, text: str, request: gr.Request, seed: int = 0, steps: int = 10,
+        text_weight: float = 2.0, music_weight: float = 1.0, temperature: float = 1.0, variations: int = 1,
+        duration: float | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Generate a dance for a song; it becomes this session's current version."""
+        controls = Controls(
+            seed, steps, text_weight, music_weight, temperature=temperature, variations=variations
+        )
+        return call(request, lambda s: studio.generate(s, _path(song), text, controls, duration=duration))
+
+    def edit(
+        segments: str, request: gr.Request, text: str = "", joints: list[str] | None = None, seed: int = 0,
+        steps: int = 10, variations: int = 1,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Regenerate segments ("4-8, 12-14" seconds), optionally with a new prompt, keeping ``joints``."""
+        controls = Controls(seed, steps, variations=variations)
+        return call(request, lambda s: studio.edit(
+            s, parse_ranges(segments), text.strip() or None, joint_indices(joints), controls
+        ))  # fmt: skip
+
+    def extend(
+        request: gr.Request, seconds: float | None = None, text: str = "", seed: int = 0
+    ) -> dict[str, Any]:
+        """Add ``seconds`` of dance after the end (none: dance to the end of the song)."""
+        return call(request, lambda s: studio.extend(s, seconds, text.strip() or None, Controls(seed)))
+
+    def undo(request: gr.Request) -> dict[str, Any]:
+        """Go back to the version the current one was made from."""
+        return call(request, lambda s: s.history.undo())
+
+    def redo(request: gr.Request) -> dict[str, Any]:
+        """Return to the version undone last."""
+        return call(request, lambda s: s.history.redo())
+
+    def pick(candidate: int, request: gr.Request) -> dict[str, Any]:
+        """Keep variation ``candidate`` (1-based) of the last request."""
+        return call(request, lambda s: studio.pick(s, candidate - 1))
+
+    def history(request: gr.Request) -> dict[str, Any]:
+        """This session's versions and the current one."""
+        return call(request, lambda s: None)
+
+    def export(fmt: str, request: gr.Request) -> gr.FileData:
+        """The current version as bvh, glb, npz, pkl, json or mp4."""
+        session = actions.session(request)
+        try:
+            with session.lock:
+                return gr.FileData(path=str(studio.export(session, fmt)))
+        except ValueError as err:
+            raise gr.Error(str(err), print_exception=False) from None
+
+    for fn in (generate, edit, extend):
+        gr.api(fn, api_name=fn.__name__, **ENGINE_LANE)
+    for fn in (undo, redo, pick, history, export):
+        gr.api(fn, api_name=fn.__name__)
+
+
+def _path(song: Any) -> str | None:
+    """A FileData arrives as a dict or a model, depending on the route."""
+    if song is None:
+        return None
+    return song["path"] if isinstance(song, dict) else song.path

@@ -1,0 +1,288 @@
+"""What the studio does, without the web page: generate, edit, extend, pick, undo, redo, export.
+
+Every operation takes a ``Session`` and plain values, asks the shared engine for new dances and,
+only once they exist, records them in the session's history, so a failed request leaves the history
+as it was. The Gradio page (``ui.py``) and the API endpoints (``api.py``) both call these functions;
+errors are ``ValueError``s that say what to change.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from dancemosaic import export, metrics, music
+from dancemosaic.dance import Dance, Edit, PoseTarget, Request
+from dancemosaic.engine import DanceEngine
+from dancemosaic.guidance import GuidanceOptions
+from dancemosaic.mocap import import_bvh
+from dancemosaic.sampling import SamplingOptions
+from dancemosaic.studio.gpu import gpu
+from dancemosaic.studio.session import Session
+from dancemosaic.timing import FPS, frames_to_seconds
+
+Progress = Callable[[float, str], None]
+SONG_SUFFIXES = (".wav", ".ogg", ".flac", ".mp3")
+EXPORT_FORMATS = ("bvh", "glb", "npz", "pkl", "json", "mp4")
+MAX_VARIATIONS = 4
+_RANGE = re.compile(r"^\s*(-?\d+(?:\.\d*)?)\s*(?:-|–|to)\s*(-?\d+(?:\.\d*)?)\s*s?\s*$")
+
+
+@dataclass(frozen=True)
+class Controls:
+    """The per-request settings on the page: seed, decoding steps, guidance weights, candidates."""
+
+    seed: int = 0
+    steps: int = 10
+    text_weight: float = 2.0
+    music_weight: float = 1.0
+    pose_weight: float = 2.0
+    temperature: float = 1.0
+    variations: int = 1
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.variations <= MAX_VARIATIONS:
+            raise ValueError(f"ask for 1 to {MAX_VARIATIONS} variations, not {self.variations}")
+        if not 1 <= self.steps <= 50:
+            raise ValueError(f"decoding steps must be 1-50, not {self.steps}")
+
+    def sampling(self) -> SamplingOptions:
+        guidance = GuidanceOptions(text=self.text_weight, music=self.music_weight, pose=self.pose_weight)
+        return SamplingOptions(steps=self.steps, temperature=self.temperature, guidance=guidance)
+
+
+@dataclass(frozen=True, eq=False)
+class SongInfo:
+    """What the page shows of a song: its length, beat grid and onset strength (per frame)."""
+
+    duration: float
+    tempo_bpm: float
+    beat_frames: np.ndarray  # (B,) motion frames
+    onset_strength: np.ndarray  # (T,)
+
+
+@lru_cache(maxsize=32)
+def _song_info(path: str, modified: float) -> SongInfo:
+    features = music.extract_features(music.load_audio(path))
+    return SongInfo(
+        frames_to_seconds(features.num_frames),
+        features.tempo_bpm,
+        features.beat_frames,
+        features.onset_strength,
+    )
+
+
+def song_info(path: str | Path) -> SongInfo:
+    path = Path(path)
+    return _song_info(str(path), path.stat().st_mtime)
+
+
+def beat_alignment(dance: Dance) -> float | None:
+    """The dance's BAS against its song's beats (None without a song or without beats)."""
+    if dance.song is None:
+        return None
+    beats = song_info(dance.song).beat_frames
+    joints = dance.joints()[:, :22]
+    score = metrics.beat_alignment_score(metrics.motion_beats(joints), beats, num_frames=len(joints) - 1)
+    return None if np.isnan(score) else float(score)
+
+
+def parse_ranges(text: str) -> list[tuple[float, float]]:
+    """``"4-8, 12.5-14"`` -> [(4.0, 8.0), (12.5, 14.0)] seconds."""
+    ranges = []
+    for part in filter(str.strip, (text or "").split(",")):
+        match = _RANGE.match(part)
+        if match is None:
+            raise ValueError(f"can't read the segment {part.strip()!r}: write start-end in seconds, e.g. 4-8")
+        ranges.append((float(match[1]), float(match[2])))
+    return ranges
+
+
+def check_ranges(ranges: list[tuple[float, float]], duration: float) -> list[tuple[float, float]]:
+    """Sorted ranges, or a ValueError naming the first one that is empty, inverted, outside the
+    dance or overlapping another."""
+    if not ranges:
+        raise ValueError("select a segment first: drag on the timeline or type start-end seconds, e.g. 4-8")
+    for start, end in ranges:
+        if start < 0 or end <= start:
+            raise ValueError(f"the segment {start:g}-{end:g} s must start at 0 s or later and end after it")
+        if start >= duration - 1e-6 or end > duration + 0.05:
+            raise ValueError(
+                f"the segment {start:g}-{end:g} s reaches past the dance's end ({duration:.1f} s); "
+                "use Extend to add dance after the end"
+            )
+    ordered = sorted(ranges)
+    for (a0, a1), (b0, b1) in zip(ordered, ordered[1:], strict=False):
+        if b0 < a1:
+            raise ValueError(f"the segments {a0:g}-{a1:g} s and {b0:g}-{b1:g} s overlap: merge them")
+    return [(start, min(end, duration)) for start, end in ordered]
+
+
+def store_song(session: Session, upload: str | Path) -> str:
+    """Copy an uploaded song into the session's folder (uploads may be cleaned away; the player
+    serves the copy) under a name that cannot leave that folder."""
+    upload = Path(upload)
+    if upload.suffix.lower() not in SONG_SUFFIXES:
+        raise ValueError(f"{upload.name}: upload a {', '.join(SONG_SUFFIXES)} file")
+    if not upload.is_file():
+        raise ValueError(f"the song {upload.name} was not received; upload it again")
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", upload.stem)[:60].strip("_") or "song"
+    folder = session.folder / "songs" / uuid.uuid4().hex[:8]
+    folder.mkdir(parents=True)
+    target = folder / f"{stem}{upload.suffix.lower()}"
+    shutil.copyfile(upload, target)
+    return str(target)
+
+
+class Studio:
+    """The studio's operations over one shared, read-only engine."""
+
+    def __init__(self, engine: DanceEngine) -> None:
+        self.engine = engine
+
+    def generate(
+        self, session: Session, song: str | Path | None, text: str, controls: Controls,
+        duration: float | None = None, pose_bvh: str | Path | None = None, pose_joints: tuple[int, ...] = (),
+        progress: Progress | None = None,
+    ) -> Dance:  # fmt: skip
+        """New dances for a song (or ``duration`` seconds without one); the first becomes current."""
+        path = store_song(session, song) if song else None
+        request = Request(text, song=path, seed=controls.seed, duration=duration)
+        length = song_info(path).duration if path else duration  # refuses a broken song before decoding
+        if duration is not None:
+            length = min(length, duration)
+        if pose_bvh is not None:
+            request = replace(request, pose=_pose_target(pose_bvh, pose_joints, round(length * FPS)))
+
+        def make(seed: int, report: Progress) -> Dance:
+            return self.engine.generate(replace(request, seed=seed), controls.sampling(), report)
+
+        return self._record(session, make, controls, f"Generate: {request.text}", None, progress)
+
+    def start_from_bvh(self, session: Session, bvh: str | Path, song: str | Path | None, text: str) -> Dance:
+        """Make an uploaded BVH the first version (cut to the song's length), ready to edit."""
+        motion, _ = import_bvh(bvh)
+        path = store_song(session, song) if song else None
+        if path is not None:
+            motion = motion.slice(0, min(motion.num_frames, round(song_info(path).duration * FPS)))
+        dance = self.engine.dance_from_motion(motion, text, path)
+        session.history.push(dance, f"Start from {Path(bvh).name}", parent=None)
+        session.candidates = ()
+        return dance
+
+    def edit(
+        self, session: Session, ranges: list[tuple[float, float]], text: str | None, joints: tuple[int, ...],
+        controls: Controls, progress: Progress | None = None,
+    ) -> Dance:  # fmt: skip
+        """Regenerate the selected segments of the current dance, keeping ``joints`` where they are."""
+        base = session.history.dance
+        ranges = check_ranges(ranges, base.duration)
+        edits = [Edit(start, end, text or None, tuple(joints), controls.seed) for start, end in ranges]
+        span = ", ".join(f"{s:g}-{e:g} s" for s, e in ranges)
+        what = f"{len(joints)} joints kept" if joints else (edits[0].text or "same prompt")
+        label = f"Regenerate {span}: {what}"
+
+        def make(seed: int, report: Progress) -> Dance:
+            dance = base
+            for i, edit in enumerate(edits):
+                step = replace(edit, seed=seed)
+                dance = self.engine.edit(dance, step, controls.sampling(), _part(report, i, len(edits)))
+            return dance
+
+        return self._record(session, make, controls, label, session.history.current, progress)
+
+    def extend(
+        self, session: Session, seconds: float | None, text: str | None, controls: Controls,
+        progress: Progress | None = None,
+    ) -> Dance:  # fmt: skip
+        """Add ``seconds`` of dance after the end (None: up to the song's end: the whole song)."""
+        base = session.history.dance
+        if seconds is None:
+            if base.song is None:
+                raise ValueError("this dance has no song: give the seconds to add")
+            end = song_info(base.song).duration
+        elif seconds <= 0:
+            raise ValueError(f"extend by a positive number of seconds, not {seconds:g}")
+        else:
+            end = base.duration + seconds
+        if base.song is not None and base.duration >= song_info(base.song).duration - 1.0 / FPS:
+            raise ValueError("the dance already lasts the whole song; select a segment to regenerate")
+        edit = Edit(base.duration, end, text or None, (), controls.seed)
+        label = f"Extend to {end:.1f} s: {edit.text or 'same prompt'}"
+
+        def make(seed: int, report: Progress) -> Dance:
+            return self.engine.edit(base, replace(edit, seed=seed), controls.sampling(), report)
+
+        return self._record(session, make, controls, label, session.history.current, progress)
+
+    def pick(self, session: Session, index: int) -> Dance:
+        """Keep candidate ``index`` of the last request (it becomes a new version)."""
+        if not 0 <= index < len(session.candidates):
+            raise ValueError(f"there is no candidate {index + 1}; generate variations first")
+        dance = session.candidates[index]
+        if session.history.current is not None and session.history.dance is dance:
+            return dance
+        label = f"{session.candidates_label} (candidate {index + 1})"
+        session.history.push(dance, label, parent=session.candidates_parent)
+        return dance
+
+    def export(self, session: Session, fmt: str, progress: Progress | None = None) -> Path:
+        """Write the current dance as ``fmt`` into a fresh folder of the session's; returns the file."""
+        fmt = fmt.lower().lstrip(".")
+        if fmt not in EXPORT_FORMATS:
+            raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
+        dance = session.history.dance
+        stem = Path(dance.song).stem if dance.song else "dance"
+        path = session.export_folder() / f"{stem}.{fmt}"
+        if fmt == "mp4":
+            from dancemosaic import render  # pyrender and OpenGL load only when a video is asked for
+
+            return render.video(dance, path, dance.song, progress=progress)
+        return export.write(dance, path)
+
+    def _record(
+        self, session: Session, make: Callable[[int, Progress], Dance], controls: Controls, label: str,
+        parent: int | None, progress: Progress | None,
+    ) -> Dance:  # fmt: skip
+        """Make ``controls.variations`` candidates (seeds seed, seed+1, ...), then record the first
+        as a version made from ``parent`` (None: a new dance)."""
+        report = progress or (lambda fraction, message: None)
+        n = controls.variations
+        dances = make_candidates(make, controls.seed, n, report)
+        seeds = f"seed {controls.seed}" if n == 1 else f"seeds {controls.seed}-{controls.seed + n - 1}"
+        session.history.push(dances[0], f"{label} ({seeds})", parent=parent)
+        session.candidates = dances if n > 1 else ()
+        session.candidates_parent, session.candidates_label = parent, label
+        return dances[0]
+
+
+def _pose_target(bvh: str | Path, joints: tuple[int, ...], frames: int) -> PoseTarget:
+    """An uploaded take's joint positions as targets for ``joints`` (default: the whole body) over
+    the dance's ``frames``; past the take's end nothing is constrained."""
+    motion, _ = import_bvh(bvh)
+    positions = motion.joints()[:frames]  # (T, 22, 3)
+    mask = torch.zeros(frames, positions.shape[1], dtype=torch.bool)
+    mask[: len(positions), list(joints) or slice(None)] = True
+    pad = frames - len(positions)
+    return PoseTarget(torch.cat([positions, positions[-1:].expand(pad, -1, -1)]), mask)
+
+
+@gpu
+def make_candidates(
+    make: Callable[[int, Progress], Dance], seed: int, count: int, report: Progress
+) -> tuple[Dance, ...]:
+    """``count`` dances with seeds ``seed``, ``seed + 1``, ...: the engine work, nothing else."""
+    return tuple(make(seed + i, _part(report, i, count)) for i in range(count))
+
+
+def _part(report: Progress, index: int, count: int) -> Progress:
+    """Progress of sub-task ``index`` of ``count`` as a fraction of the whole."""
+    return lambda fraction, message: report((index + fraction) / count, message)

@@ -1,0 +1,113 @@
+"""What the page shows of a session: the player's payload, the version list, the beat panel.
+
+The player payload is JSON for ``static/viewer.js``: joint positions travel as base64 int16
+millimetres (6 bytes per joint and frame: a 5-minute dance is about 1.7 MB of text), the song as a
+URL under the session folder that the app serves, plus the beat grid and the segments.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+
+from dancemosaic import metrics, skeleton
+from dancemosaic.dance import Dance
+from dancemosaic.studio.service import beat_alignment, song_info
+from dancemosaic.studio.session import Session
+from dancemosaic.timing import FPS
+
+FILE_ROUTE = "gradio_api/file="  # relative, so it works under a Space's or a proxy's path prefix
+
+
+def player_payload(
+    dance: Dance | None, version: int | None = None, selection: list[tuple[float, float]] = (),
+    kept_joints: tuple[int, ...] = (),
+) -> str:  # fmt: skip
+    """JSON for the player (an empty string clears it)."""
+    if dance is None:
+        return ""
+    joints = dance.joints()  # (T, 24, 3) metres
+    millimetres = np.clip(np.round(joints * 1000.0), -32768, 32767).astype("<i2")
+    beats = song_info(dance.song).beat_frames / FPS if dance.song else np.zeros(0)
+    payload = {
+        "version": 1,
+        "id": f"v{version}" if version is not None else "preview",
+        "fps": FPS,
+        "frames": len(joints),
+        "joints": skeleton.NUM_JOINTS,
+        "names": list(skeleton.JOINT_NAMES),
+        "parents": list(skeleton.PARENTS),
+        "positions": base64.b64encode(millimetres.tobytes()).decode("ascii"),
+        "audio": f"{FILE_ROUTE}{Path(dance.song).resolve()}" if dance.song else None,
+        "duration": round(dance.duration, 4),
+        "beats": [round(float(b), 4) for b in beats],
+        "segments": [{"start": s.start, "end": s.end, "text": s.text} for s in dance.segments],
+        "selection": [list(r) for r in selection],
+        "kept_joints": list(kept_joints),
+    }
+    return json.dumps(payload, separators=(",", ":"))
+
+
+def version_rows(session: Session) -> list[list[object]]:
+    """One row per version: number, what made it, duration; the current one marked."""
+    history = session.history
+    return [
+        [f"{'▶ ' if i == history.current else ''}{i + 1}", v.label, f"{v.dance.duration:.1f} s"]
+        for i, v in enumerate(history.versions)
+    ]
+
+
+def candidate_choices(session: Session) -> list[str]:
+    """Labels for the variations of the last request, with each one's beat alignment."""
+    labels = []
+    for i, dance in enumerate(session.candidates):
+        bas = beat_alignment(dance)
+        labels.append(f"Candidate {i + 1}" + (f" · BAS {bas:.3f}" if bas is not None else ""))
+    return labels
+
+
+def summary(session: Session) -> str:
+    """One Markdown line about the current dance."""
+    history = session.history
+    if history.current is None:
+        return "Upload a song (or pick a demo), describe the dance and press **Generate**."
+    dance = history.dance
+    bas = beat_alignment(dance)
+    parts = [f"**Version {history.current + 1}** of {len(history.versions)}", f"{dance.duration:.1f} s"]
+    if bas is not None:
+        parts.append(f"beat alignment BAS {bas:.3f}")
+    if dance.pose_distance is not None:
+        parts.append(f"kept joints within {dance.pose_distance * 100:.1f} cm")
+    return " · ".join(parts)
+
+
+def beat_figure(dance: Dance | None) -> go.Figure | None:
+    """Onset strength and music beats against the dance's joint speed and kinematic beats."""
+    if dance is None:
+        return None
+    joints = dance.joints()[:, :22]
+    speed = np.linalg.norm(np.diff(joints, axis=0), axis=-1).mean(axis=1) * FPS  # (T-1,) m/s
+    t = np.arange(len(speed)) / FPS
+    figure = go.Figure()
+    figure.add_scatter(x=t, y=speed, name="joint speed (m/s)", line={"color": "#2563eb"})
+    kinematic = metrics.motion_beats(joints)
+    figure.add_scatter(x=kinematic / FPS, y=speed[kinematic], mode="markers", name="kinematic beats",
+                       marker={"color": "#2563eb", "symbol": "triangle-down", "size": 8})  # fmt: skip
+    if dance.song is not None:
+        info = song_info(dance.song)
+        onset = info.onset_strength[: len(joints)]
+        scale = speed.max() / max(float(onset.max()), 1e-6)  # onset drawn on the speed axis's scale
+        figure.add_scatter(x=np.arange(len(onset)) / FPS, y=onset * scale, name="onset strength (scaled)",
+                           line={"color": "#f97316", "width": 1}, opacity=0.7)  # fmt: skip
+        for frame in info.beat_frames[info.beat_frames < len(joints)]:
+            figure.add_vline(x=frame / FPS, line={"color": "#9ca3af", "width": 1, "dash": "dot"})
+    bas = beat_alignment(dance)
+    title = "Music beats (dotted) and the dance's kinematic beats" + (f": BAS {bas:.3f}" if bas else "")
+    margin = {"l": 40, "r": 10, "t": 40, "b": 40}
+    figure.update_layout(title=title, xaxis_title="seconds", height=300, margin=margin,
+                         legend={"orientation": "h", "y": -0.3})  # fmt: skip
+    return figure

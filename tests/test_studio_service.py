@@ -1,0 +1,117 @@
+"""Studio operations on a tiny random engine: generate, edit, extend, variations, export."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from dancemosaic import percussion
+from dancemosaic.config import ModelConfig
+from dancemosaic.engine import DanceEngine
+from dancemosaic.studio import views
+from dancemosaic.studio.service import Controls, Studio, check_ranges, parse_ranges, store_song
+from dancemosaic.studio.session import SessionStore
+from dancemosaic.timing import SAMPLE_RATE
+
+FAST = Controls(steps=2)
+
+
+@pytest.fixture(scope="module")
+def studio() -> Studio:
+    return Studio(DanceEngine.from_config(ModelConfig.tiny()))
+
+
+@pytest.fixture(scope="module")
+def song(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("song") / "My Song (final).wav"
+    audio, _ = percussion.synthesize(120.0, 8.0, seed=1)
+    soundfile.write(path, audio, SAMPLE_RATE)
+    return str(path)
+
+
+@pytest.fixture
+def session(tmp_path):
+    return SessionStore(tmp_path).get("test")
+
+
+def test_segments_are_parsed_and_checked_with_messages_that_say_what_to_change():
+    assert parse_ranges("4-8, 12.5 - 14s, 1 to 2") == [(4.0, 8.0), (12.5, 14.0), (1.0, 2.0)]
+    assert check_ranges([(6.0, 9.0), (1.0, 2.0)], 9.0) == [(1.0, 2.0), (6.0, 9.0)]
+    for ranges, message in [
+        ([], "select a segment"),
+        ([(3.0, 3.0)], "end after it"),
+        ([(5.0, 2.0)], "end after it"),
+        ([(-1.0, 2.0)], "0 s or later"),
+        ([(8.0, 12.0)], "use Extend"),
+        ([(1.0, 4.0), (3.0, 5.0)], "overlap"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            check_ranges(ranges, 10.0 if message != "use Extend" else 9.0)
+    with pytest.raises(ValueError, match="start-end in seconds"):
+        parse_ranges("four to eight")
+
+
+def test_an_uploaded_song_is_copied_under_a_safe_name(session, song, tmp_path):
+    stored = store_song(session, song)
+    assert stored.endswith("My_Song_final.wav") and session.folder in Path(stored).parents
+    (tmp_path / "evil.exe").write_bytes(b"x")
+    with pytest.raises(ValueError, match="upload a .wav"):
+        store_song(session, tmp_path / "evil.exe")
+
+
+def test_edits_build_on_each_other_and_a_failed_edit_leaves_the_history_alone(studio, session, song):
+    first = studio.generate(session, song, "a person dances salsa", FAST)
+    edited = studio.edit(session, [(2.0, 4.0)], "a person jumps", (), FAST)
+    assert edited.parent is first and [s.text for s in edited.segments][1] == "a person jumps"
+    assert torch.equal(edited.codes[:15], first.codes[:15]) and torch.equal(
+        edited.codes[30:], first.codes[30:]
+    )
+    before = list(session.history.versions)
+    with pytest.raises(ValueError, match="overlap"):
+        studio.edit(session, [(1.0, 3.0), (2.0, 5.0)], None, (), FAST)
+    assert session.history.versions == before and session.history.dance is edited
+    assert session.history.undo() is first and session.history.redo() is edited
+
+
+def test_body_part_edit_and_extend_to_the_song_end(studio, session, song):
+    studio.generate(session, song, "a person dances", FAST, duration=5.0)
+    kept = studio.edit(session, [(1.0, 3.0)], None, (16, 18, 20), FAST)
+    assert kept.pose_distance is not None and kept.duration == pytest.approx(5.0)
+    whole = studio.extend(session, None, None, FAST)
+    assert whole.duration == pytest.approx(8.0, abs=0.05)
+    with pytest.raises(ValueError, match="whole song"):
+        studio.extend(session, 2.0, None, FAST)
+
+
+def test_variations_are_candidates_to_pick_from(studio, session, song):
+    studio.generate(session, song, "a person dances", Controls(steps=2, variations=3), duration=4.0)
+    assert len(session.candidates) == 3 and session.history.dance is session.candidates[0]
+    assert not torch.equal(session.candidates[0].codes, session.candidates[2].codes)
+    picked = studio.pick(session, 2)
+    assert picked is session.candidates[2] and len(session.history.versions) == 2
+    assert session.history.versions[1].parent is None  # a sibling of candidate 1, not built on it
+    assert len(views.candidate_choices(session)) == 3
+
+
+def test_the_player_payload_round_trips_the_joints(studio, session, song):
+    dance = studio.generate(session, song, "a person dances", FAST, duration=3.0)
+    payload = json.loads(views.player_payload(dance, 0, [(1.0, 2.0)]))
+    positions = np.frombuffer(base64.b64decode(payload["positions"]), "<i2").reshape(payload["frames"], 24, 3)
+    assert np.abs(positions / 1000.0 - dance.joints()).max() <= 0.0006
+    assert payload["audio"].startswith("gradio_api/file=/") and payload["audio"].endswith(".wav")
+    assert payload["selection"] == [[1.0, 2.0]] and payload["beats"] and payload["fps"] == 30
+
+
+@pytest.mark.parametrize("fmt", ["bvh", "glb", "npz", "pkl", "json"])
+def test_exports_land_in_the_session_folder(studio, session, song, fmt):
+    studio.generate(session, song, "a person dances", FAST, duration=2.0)
+    path = studio.export(session, fmt)
+    assert path.suffix == f".{fmt}" and session.folder in path.parents and path.stat().st_size > 0
+    with pytest.raises(ValueError, match="unknown export format"):
+        studio.export(session, "exe")

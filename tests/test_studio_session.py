@@ -1,0 +1,56 @@
+"""Studio history (undo / redo / branches) and the session store (expiry, folders)."""
+
+from __future__ import annotations
+
+import pytest
+
+from dancemosaic.studio.session import History, SessionStore
+
+
+def test_undo_redo_walk_the_versions_and_an_edit_after_undo_keeps_the_old_branch():
+    history = History()
+    a, b, c, d = object(), object(), object(), object()  # dances are opaque to the history
+    history.push(a, "a", parent=None)
+    history.push(b, "b")
+    history.push(c, "c")
+    assert history.undo() is b and history.undo() is a
+    with pytest.raises(ValueError, match="nothing to undo"):
+        history.undo()
+    assert history.redo() is b
+    history.push(d, "d")  # a branch from b: c stays in the list, redo starts afresh
+    assert [v.label for v in history.versions] == ["a", "b", "c", "d"]
+    assert history.versions[3].parent == 1 and not history.can_redo
+    with pytest.raises(ValueError, match="nothing to redo"):
+        history.redo()
+    assert history.undo() is b and history.checkout(2) is c and history.undo() is b
+
+
+def test_an_empty_history_asks_for_a_dance_first():
+    with pytest.raises(ValueError, match="generate a dance first"):
+        _ = History().dance
+    with pytest.raises(ValueError, match="no version 5"):
+        History().checkout(4)
+
+
+def test_sessions_are_separate_and_expire_with_their_folders(tmp_path):
+    now = [0.0]
+    store = SessionStore(tmp_path, ttl=60.0, max_sessions=3, clock=lambda: now[0])
+    one, two = store.get("one"), store.get("two")
+    assert one is store.get("one") and one.folder != two.folder and one.folder.parent == tmp_path
+    (one.folder / "export.bvh").write_text("x")
+    now[0] = 45.0
+    store.get("two")  # two is used again; one is not
+    now[0] = 70.0
+    store.get("three")
+    assert len(store) == 2 and not one.folder.exists() and two.folder.exists()
+
+
+def test_the_store_holds_at_most_max_sessions_dropping_the_idlest(tmp_path):
+    now = [0.0]
+    store = SessionStore(tmp_path, max_sessions=2, clock=lambda: now[0])
+    for i, name in enumerate(["a", "b", "c"]):
+        now[0] = float(i)
+        store.get(name)
+    assert len(store) == 2 and "a" not in store._sessions
+    store.close("b")
+    assert len(store) == 1
