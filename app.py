@@ -1,14 +1,29 @@
-"""Start the DanceMosaic studio: `python app.py`, then open http://127.0.0.1:7860."""
+"""Start the DanceMosaic studio: `python app.py`, then open http://127.0.0.1:7860.
 
+`python app.py --smpl-model SMPL_NEUTRAL.npz` draws your own SMPL body instead of the mannequin
+(SMPL's licence forbids shipping it; also read from $DANCEMOSAIC_SMPL_MODEL).
+"""
+
+import argparse
 import logging
+import os
+from pathlib import Path
 
 from dancemosaic.engine import DEFAULT_CHECKPOINT, DanceEngine
 from dancemosaic.studio.ui import build_ui
 
+DEMO_SONGS = Path(__file__).resolve().parent / "cache" / "demo-songs"  # rendered on first start
+
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smpl-model", type=Path, default=os.environ.get("DANCEMOSAIC_SMPL_MODEL"))
+    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     engine = None
-    if DEFAULT_CHECKPOINT.is_dir():  # the starter checkpoint in assets/checkpoints/starter
-        engine = DanceEngine.from_pretrained(DEFAULT_CHECKPOINT)
+    if args.checkpoint.is_dir():  # the starter checkpoint in assets/checkpoints/starter by default
+        engine = DanceEngine.from_pretrained(args.checkpoint)
     else:
-        logging.warning("no checkpoint at %s: generation is off", DEFAULT_CHECKPOINT)
-    build_ui(engine).queue(default_concurrency_limit=1).launch()
+        logging.warning("no checkpoint at %s: generation is off", args.checkpoint)
+    page = build_ui(engine, demo_folder=DEMO_SONGS, smpl_model=args.smpl_model)
+    page.queue(default_concurrency_limit=4).launch()

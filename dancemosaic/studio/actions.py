@@ -57,9 +57,10 @@ def user_errors(handler: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class Actions:
-    def __init__(self, studio: Studio, store: SessionStore) -> None:
+    def __init__(self, studio: Studio, store: SessionStore, mesh_url: str | None = None) -> None:
         self.studio = studio
         self.store = store
+        self.mesh_url = mesh_url  # the user's SMPL mesh for the player, when they gave one
 
     def session(self, request: gr.Request) -> Session:
         return self.store.get(request.session_hash or "anonymous")
@@ -69,7 +70,7 @@ class Actions:
         dance = history.dance if history.current is not None else None
         choices = views.candidate_choices(session)
         return (
-            views.player_payload(dance, history.current, selection),
+            views.player_payload(dance, history.current, selection, mesh_url=self.mesh_url),
             views.summary(session),
             views.version_rows(session),
             gr.Radio(choices=choices, value=choices[0] if choices else None, visible=bool(choices)),

@@ -3,11 +3,13 @@ exports on the right. Handlers live in ``actions.py``; this file only lays out a
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import gradio as gr
 
 from dancemosaic.engine import DanceEngine
+from dancemosaic.smpl_mesh import load_smpl_mesh, mesh_payload
 from dancemosaic.studio import api
 from dancemosaic.studio.actions import JOINT_CHOICES, PRESETS, Actions, preset_joints
 from dancemosaic.studio.demo_songs import DEMO_SONGS, demo_song_paths
@@ -15,6 +17,7 @@ from dancemosaic.studio.inspect import build_inspect_tab
 from dancemosaic.studio.player import SET_KEPT_JOINTS_JS, SET_SELECTION_JS, STATIC, player_component
 from dancemosaic.studio.service import MAX_VARIATIONS, Studio
 from dancemosaic.studio.session import SessionStore
+from dancemosaic.studio.views import FILE_ROUTE
 
 GENRES = (
     "a person dances salsa", "a person dances ballet", "a person dances hip-hop", "a person dances jazz",
@@ -33,9 +36,11 @@ EXPORT_LABELS = {
 
 
 def build_ui(
-    engine: DanceEngine | None, store: SessionStore | None = None, demo_folder: Path | None = None
-) -> gr.Blocks:
-    """The whole page; ``store`` holds the sessions (default: a fresh temporary folder)."""
+    engine: DanceEngine | None, store: SessionStore | None = None, demo_folder: Path | None = None,
+    smpl_model: Path | None = None,
+) -> gr.Blocks:  # fmt: skip
+    """The whole page; ``store`` holds the sessions (default: a fresh temporary folder);
+    ``smpl_model``: the user's SMPL model file, drawn by the player instead of the mannequin."""
     store = SessionStore() if store is None else store
     gr.set_static_paths([STATIC, store.root])  # the player's code, and each session's song copy
     with gr.Blocks(title="DanceMosaic Studio") as page:
@@ -46,13 +51,22 @@ def build_ui(
             if engine is None:
                 gr.Markdown(NO_CHECKPOINT)
             else:
-                actions = Actions(Studio(engine), store)
+                actions = Actions(Studio(engine), store, _publish_mesh(smpl_model, store.root))
                 api.register(actions)  # first, so the public endpoints get the plain names
                 _studio(actions, demo_folder or store.root / "demo-songs")
                 page.unload(actions.close)
         with gr.Tab("Check a song or a BVH"):
             build_inspect_tab()
     return page
+
+
+def _publish_mesh(smpl_model: Path | None, folder: Path) -> str | None:
+    """Write the SMPL mesh where the player can fetch it once; returns its URL."""
+    if smpl_model is None:
+        return None
+    path = folder / "smpl-mesh.json"
+    path.write_text(json.dumps(mesh_payload(load_smpl_mesh(smpl_model))))
+    return f"{FILE_ROUTE}{path}"
 
 
 def _studio(actions: Actions, demo_folder: Path) -> None:

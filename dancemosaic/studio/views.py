@@ -16,6 +16,8 @@ import plotly.graph_objects as go
 
 from dancemosaic import metrics, skeleton
 from dancemosaic.dance import Dance
+from dancemosaic.motion import with_palms
+from dancemosaic.smpl_mesh import rotations_payload
 from dancemosaic.studio.service import beat_alignment, song_info
 from dancemosaic.studio.session import Session
 from dancemosaic.timing import FPS
@@ -25,9 +27,10 @@ FILE_ROUTE = "gradio_api/file="  # relative, so it works under a Space's or a pr
 
 def player_payload(
     dance: Dance | None, version: int | None = None, selection: list[tuple[float, float]] = (),
-    kept_joints: tuple[int, ...] = (),
+    kept_joints: tuple[int, ...] = (), mesh_url: str | None = None,
 ) -> str:  # fmt: skip
-    """JSON for the player (an empty string clears it)."""
+    """JSON for the player (an empty string clears it). With ``mesh_url`` (the user's SMPL mesh,
+    see ``smpl_mesh.py``) the local joint rotations travel too, for skinning."""
     if dance is None:
         return ""
     joints = dance.joints()  # (T, 24, 3) metres
@@ -49,6 +52,9 @@ def player_payload(
         "selection": [list(r) for r in selection],
         "kept_joints": list(kept_joints),
     }
+    if mesh_url is not None:
+        payload["mesh"] = mesh_url
+        payload["rotations"] = rotations_payload(with_palms(dance.motion.rotations))
     return json.dumps(payload, separators=(",", ":"))
 
 
