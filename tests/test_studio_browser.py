@@ -1,0 +1,102 @@
+"""The whole studio in Debian chromium: generate on a demo song, play in sync, edit a segment, undo.
+
+Screenshots go to test-artifacts/ (studio-*.png).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from dancemosaic.config import ModelConfig
+from dancemosaic.engine import DanceEngine
+from dancemosaic.studio.session import SessionStore
+from dancemosaic.studio.ui import build_ui
+from tests.browser import chromium, open_page, require_browser, screenshot
+
+HOST = ".dm-player-host"
+TIMEOUT_MS = 60_000
+SYNC = """() => {
+  const host = document.querySelector(".dm-player-host");
+  const audio = host.querySelector("audio");
+  return new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve({
+    frame: Number(host.dataset.frame), expected: Math.floor(audio.currentTime * 30),
+    time: audio.currentTime, paused: audio.paused,
+  }))));
+}"""
+
+
+@pytest.fixture(scope="module")
+def studio_url(tmp_path_factory):
+    require_browser()
+    folder = tmp_path_factory.mktemp("studio")
+    page = build_ui(
+        DanceEngine.from_config(ModelConfig.tiny()), SessionStore(folder / "sessions"), folder / "demos"
+    )
+    _, url, _ = page.queue().launch(prevent_thread_lock=True, quiet=True)
+    yield url
+    page.close()
+
+
+def seek(page, seconds: float) -> dict:
+    page.evaluate(
+        """(t) => new Promise((resolve) => {
+            const audio = document.querySelector(".dm-player-host audio");
+            audio.addEventListener("seeked", resolve, { once: true });
+            audio.currentTime = t;
+        })""",
+        seconds,
+    )
+    return page.evaluate(SYNC)
+
+
+def drag_on_timeline(page, start: float, end: float) -> None:
+    """Drag across the timeline from ``start`` to ``end`` (fractions of its width)."""
+    box = page.locator(f"{HOST} canvas.dm-timeline").bounding_box()
+    y = box["y"] + box["height"] * 0.6
+    page.mouse.move(box["x"] + box["width"] * start, y)
+    page.mouse.down()
+    for step in range(1, 6):
+        page.mouse.move(box["x"] + box["width"] * (start + (end - start) * step / 5), y)
+    page.mouse.up()
+
+
+def test_generate_play_edit_and_undo_in_the_browser(studio_url):
+    with chromium() as browser, open_page(browser, studio_url, 1400, 1000) as (page, errors):
+        page.locator('[data-testid="dataset-cell-0-0"]').click()  # the first demo song and its prompt
+        page.wait_for_function(
+            "() => document.querySelector('#dm-song audio, #dm-song [data-testid=waveform]')"
+        )
+        page.locator("#dm-generate").click()
+        page.wait_for_selector(f'{HOST}[data-ready="1"]', timeout=TIMEOUT_MS)
+        page.wait_for_function(
+            "() => document.querySelector('#dm-summary').innerText.includes('Version 1')", timeout=TIMEOUT_MS
+        )
+        screenshot(page, "studio-1-generated.png")
+
+        page.evaluate(f"() => document.querySelector('{HOST} audio').play()")
+        page.wait_for_function(f"() => Number(document.querySelector('{HOST}').dataset.frame) > 5")
+        playing = page.evaluate(SYNC)
+        assert not playing["paused"] and abs(playing["frame"] - playing["expected"]) <= 1, playing
+        for seconds in (2.0, 7.5, 1.25):
+            synced = seek(page, seconds)
+            assert abs(synced["frame"] - synced["expected"]) <= 1, synced
+        page.evaluate(f"() => document.querySelector('{HOST} audio').pause()")
+        paused = seek(page, 3.0)
+        assert paused["frame"] == 90, paused
+        screenshot(page, "studio-2-seeked.png")
+
+        drag_on_timeline(page, 0.2, 0.4)  # about 4-8 s of the 20 s demo song
+        page.wait_for_function("() => /\\d-\\d/.test(document.querySelector('#dm-segments textarea').value)")
+        page.locator("#dm-regenerate").click()
+        page.wait_for_function(
+            "() => document.querySelector('#dm-summary').innerText.includes('Version 2')", timeout=TIMEOUT_MS
+        )
+        screenshot(page, "studio-3-edited.png")
+
+        page.locator("#dm-undo").click()
+        page.wait_for_function(
+            "() => document.querySelector('#dm-summary').innerText.includes('Version 1 of 2')"
+        )
+        assert page.locator(HOST).get_attribute("data-ready") == "1"
+        screenshot(page, "studio-4-undone.png")
+        assert not [e for e in errors if "favicon" not in e], errors
