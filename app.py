@@ -7,9 +7,13 @@
 import argparse
 import logging
 import os
+import threading
 from pathlib import Path
 
+from dancemosaic.dance import Request
 from dancemosaic.engine import DEFAULT_CHECKPOINT, DanceEngine
+from dancemosaic.sampling import SamplingOptions
+from dancemosaic.studio.demo_songs import demo_song_paths
 from dancemosaic.studio.ui import build_ui
 
 DEMO_SONGS = Path(__file__).resolve().parent / "cache" / "demo-songs"  # rendered on first start
@@ -26,4 +30,10 @@ if __name__ == "__main__":
     else:
         logging.warning("no checkpoint at %s: generation is off", args.checkpoint)
     page = build_ui(engine, demo_folder=DEMO_SONGS, smpl_model=args.smpl_model)
+    if engine is not None:
+        # The first request would otherwise pay for librosa's beat-tracker compile and torch's
+        # first-call set-up (about 10 s on a laptop CPU): pay it while the page loads instead.
+        warm_up = Request("a person dances", song=demo_song_paths(DEMO_SONGS)[0], duration=2.0)
+        options = SamplingOptions(steps=1)
+        threading.Thread(target=engine.generate, args=(warm_up, options), daemon=True).start()
     page.queue(default_concurrency_limit=4).launch()
