@@ -11,7 +11,7 @@ import pytest
 import soundfile
 import torch
 
-from dancemosaic import percussion
+from dancemosaic import mocap, percussion
 from dancemosaic.config import ModelConfig
 from dancemosaic.engine import DanceEngine
 from dancemosaic.studio import views
@@ -115,3 +115,19 @@ def test_exports_land_in_the_session_folder(studio, session, song, fmt):
     assert path.suffix == f".{fmt}" and session.folder in path.parents and path.stat().st_size > 0
     with pytest.raises(ValueError, match="unknown export format"):
         studio.export(session, "exe")
+
+
+def test_a_bvh_take_can_start_the_session_or_guide_chosen_joints(
+    studio, session, song, tmp_path, make_motion
+):
+    mocap.export_bvh(make_motion(frames=400, fps=30.0), tmp_path / "take.bvh")
+    start = studio.start_from_bvh(session, tmp_path / "take.bvh", song, "a person dances")
+    assert start.duration == pytest.approx(8.0, abs=0.05)  # cut to the song
+    assert session.history.versions[0].label == "Start from take.bvh"
+    guided = studio.generate(session, song, "a person dances", FAST, pose_bvh=tmp_path / "take.bvh",
+                             pose_joints=(20, 21))  # fmt: skip
+    assert guided.pose_distance is not None and guided.duration == pytest.approx(8.0, abs=0.05)
+    (tmp_path / "broken.bvh").write_text("HIERARCHY\nROOT")
+    with pytest.raises(ValueError):
+        studio.start_from_bvh(session, tmp_path / "broken.bvh", song, "a person dances")
+    assert len(session.history.versions) == 2
