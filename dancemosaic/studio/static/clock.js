@@ -1,0 +1,94 @@
+// The player's clock. With a song, the <audio> element IS the clock: every frame reads
+// audio.currentTime, so the dance can never drift from what is heard, and the browser's own controls
+// (play, pause, scrub) drive the dance for free. Without a song an internal clock offers the same
+// interface, so the rest of the player never asks which one it has.
+
+/** Clock backed by an <audio> element. */
+export class AudioClock {
+  constructor(audio) {
+    this.audio = audio;
+  }
+
+  time() {
+    return this.audio.currentTime || 0;
+  }
+
+  playing() {
+    return !this.audio.paused && !this.audio.ended;
+  }
+
+  play() {
+    // play() rejects when autoplay is refused; the user can still press the audio's own button.
+    this.audio.play().catch(() => {});
+  }
+
+  pause() {
+    this.audio.pause();
+  }
+
+  toggle() {
+    if (this.playing()) this.pause();
+    else this.play();
+  }
+
+  seek(seconds) {
+    this.audio.currentTime = Math.max(0, seconds);
+  }
+}
+
+/** Clock driven by performance.now(), for dances without audio; stops at the end like audio does. */
+export class InternalClock {
+  constructor(duration) {
+    this.duration = duration;
+    this.offset = 0; // seconds shown while paused, and where the current run started
+    this.startedAt = null; // performance.now() of the current run, null while paused
+    this.onChange = null; // called on play / pause, so a play button can relabel itself
+  }
+
+  time() {
+    if (this.startedAt === null) return this.offset;
+    const t = this.offset + (performance.now() - this.startedAt) / 1000;
+    if (t < this.duration) return t;
+    this.offset = this.duration; // reached the end: stop there, as an audio element does
+    this.startedAt = null;
+    this._changed();
+    return this.offset;
+  }
+
+  playing() {
+    return this.startedAt !== null && this.time() < this.duration;
+  }
+
+  play() {
+    if (this.startedAt !== null) return;
+    if (this.offset >= this.duration) this.offset = 0; // play at the end starts over
+    this.startedAt = performance.now();
+    this._changed();
+  }
+
+  pause() {
+    if (this.startedAt === null) return;
+    this.offset = this.time();
+    this.startedAt = null;
+    this._changed();
+  }
+
+  toggle() {
+    if (this.playing()) this.pause();
+    else this.play();
+  }
+
+  seek(seconds) {
+    this.offset = Math.min(Math.max(0, seconds), this.duration);
+    if (this.startedAt !== null) this.startedAt = performance.now();
+  }
+
+  setDuration(duration) {
+    this.duration = duration;
+    this.offset = Math.min(this.offset, duration);
+  }
+
+  _changed() {
+    if (this.onChange) this.onChange(this.startedAt !== null);
+  }
+}

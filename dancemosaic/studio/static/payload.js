@@ -1,0 +1,88 @@
+// The dance payload written by Python (version 1), decoded into typed arrays the views draw from.
+//
+// Positions travel as base64 of little-endian int16 millimetres (T * J * 3, x y z, y up): half the
+// size of float32 and exact to a millimetre, which is far below what a viewer can show.
+
+const SUPPORTED_VERSION = 1;
+
+/** Decode and check a payload; throws an Error saying which field is wrong. */
+export function decodePayload(payload) {
+  if (!payload || payload.version !== SUPPORTED_VERSION) {
+    throw new Error(`dance payload version ${payload && payload.version} is not ${SUPPORTED_VERSION}`);
+  }
+  const { fps, frames, joints } = payload;
+  if (!(fps > 0) || !(frames > 0) || !(joints > 0)) {
+    throw new Error(`dance payload needs positive fps, frames and joints (got ${fps}, ${frames}, ${joints})`);
+  }
+  if (payload.names.length !== joints || payload.parents.length !== joints) {
+    throw new Error(`dance payload has ${joints} joints but ${payload.names.length} names and ` +
+      `${payload.parents.length} parents`);
+  }
+  const positions = decodePositions(payload.positions, frames * joints * 3);
+  const duration = payload.duration > 0 ? payload.duration : frames / fps;
+  return {
+    id: payload.id ?? null,
+    fps,
+    frames,
+    joints,
+    names: payload.names.slice(),
+    parents: payload.parents.slice(),
+    positions, // Float32Array (T * J * 3), metres
+    audio: payload.audio || null,
+    duration,
+    beats: (payload.beats || []).filter((t) => t >= 0 && t <= duration),
+    segments: payload.segments || [],
+    selection: normalizeRanges(payload.selection || [], duration),
+    keptJoints: payload.kept_joints || [],
+    floorY: minimumHeight(positions),
+    pelvisHeight: meanRootHeight(positions, frames, joints),
+  };
+}
+
+function decodePositions(base64, count) {
+  const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  if (bytes.length !== count * 2) {
+    throw new Error(`dance payload positions decode to ${bytes.length} bytes, expected ${2 * count} (T * J * 3 int16)`);
+  }
+  // DataView reads little-endian whatever the host's byte order.
+  const view = new DataView(bytes.buffer);
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) out[i] = view.getInt16(2 * i, true) / 1000;
+  return out;
+}
+
+function minimumHeight(positions) {
+  let low = Infinity;
+  for (let i = 1; i < positions.length; i += 3) low = Math.min(low, positions[i]);
+  return low;
+}
+
+function meanRootHeight(positions, frames, joints) {
+  let sum = 0;
+  for (let t = 0; t < frames; t++) sum += positions[t * joints * 3 + 1];
+  return sum / frames;
+}
+
+/** Ranges [[start, end], ...] in seconds -> rounded to 0.1 s, clamped, sorted, overlaps merged. */
+export function normalizeRanges(ranges, duration) {
+  const round = (t) => Math.round(Math.min(Math.max(t, 0), duration) * 10) / 10;
+  const sorted = ranges
+    .map(([a, b]) => [round(Math.min(a, b)), round(Math.max(a, b))])
+    .filter(([a, b]) => b > a)
+    .sort((p, q) => p[0] - q[0]);
+  const merged = [];
+  for (const [a, b] of sorted) {
+    const last = merged[merged.length - 1];
+    if (last && a <= last[1]) last[1] = Math.max(last[1], b);
+    else merged.push([a, b]);
+  }
+  return merged;
+}
+
+/** Seconds -> "m:ss.s". */
+export function formatTime(seconds) {
+  const tenths = Math.max(0, Math.round(seconds * 10));
+  const minutes = Math.floor(tenths / 600);
+  const rest = (tenths % 600) / 10;
+  return `${minutes}:${rest < 10 ? "0" : ""}${rest.toFixed(1)}`;
+}

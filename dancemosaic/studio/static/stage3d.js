@@ -1,0 +1,342 @@
+// The 3D view: a floor, orbit controls and a mannequin of spheres (joints) and cylinders (bones) moved
+// to each frame's joint positions. No skinning: the payload carries positions, which is all a
+// stick figure needs, and it shows exactly what the model generated.
+
+import * as THREE from "./vendor/three/three.module.js";
+import { OrbitControls } from "./vendor/three/OrbitControls.js";
+
+const CLICK_SLOP = 4; // pointer movement (px) below which a press is a click, not an orbit drag
+const PICK_RADIUS = 8; // px: a click this close to a joint's centre picks it even if it misses the sphere
+const FOLLOW_RATE = 3; // 1/s: how fast the orbit target glides after the pelvis
+const JOINT_RADIUS = 0.035; // metres
+const HEAD_RADIUS = 0.09;
+const BONE_RADIUS = 0.022;
+const HEAD_NAME = "head";
+const FLOOR_SIZE = 60; // metres; fog hides its edge
+const GRID_CELL = 0.5; // metres between floor lines
+
+const COLORS = {
+  background: 0xf4f4f5,
+  joint: 0x334155,
+  kept: 0xf97316,
+  bone: 0x64748b,
+  keptBone: 0xfdba74,
+  floor: "#ebebee",
+  gridLine: "#c4c4cc",
+};
+
+const UP = new THREE.Vector3(0, 1, 0);
+
+/**
+ * null when no WebGL 2 context can be made (three.js renders only with WebGL 2 since r163), else
+ * {software}: whether the "GPU" is a CPU rasterizer (SwiftShader, llvmpipe), where antialiasing
+ * alone costs about a third of every frame.
+ */
+export function probeWebgl() {
+  try {
+    const gl = document.createElement("canvas").getContext("webgl2");
+    if (!gl) return null;
+    const info = gl.getExtension("WEBGL_debug_renderer_info");
+    const renderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+    const lose = gl.getExtension("WEBGL_lose_context"); // free the probe's context right away
+    if (lose) lose.loseContext();
+    return { software: /swiftshader|llvmpipe|softpipe|software/i.test(renderer) };
+  } catch {
+    return null;
+  }
+}
+
+export class Stage3D {
+  /** Throws if the WebGL renderer cannot be created; the player then falls back to Stage2D. */
+  constructor(container, { onPick, software = false }) {
+    this.webgl = true;
+    this.onPick = onPick;
+    this.renderer = new THREE.WebGLRenderer({ antialias: !software });
+    this.renderer.setPixelRatio(software ? 1 : Math.min(window.devicePixelRatio || 1, 2));
+    this.renderer.shadowMap.enabled = true;
+    this.renderer.shadowMap.type = THREE.PCFShadowMap;
+    this.canvas = this.renderer.domElement;
+    this.canvas.className = "dm-canvas";
+    container.appendChild(this.canvas);
+
+    this.scene = new THREE.Scene();
+    this.scene.background = new THREE.Color(COLORS.background);
+    this.scene.fog = new THREE.Fog(COLORS.background, 8, 24); // fade the floor out before its edge
+    this.camera = new THREE.PerspectiveCamera(40, 1, 0.05, 100);
+    this.camera.position.set(0, 1.5, 4.5);
+    this.controls = new OrbitControls(this.camera, this.canvas);
+    this.controls.enableDamping = true;
+    this.controls.target.set(0, 0.9, 0);
+    this.controls.addEventListener("change", () => (this.dirty = true));
+
+    this._addLights();
+    this._addFloor();
+    this.figure = new THREE.Group();
+    this.scene.add(this.figure);
+    this.joints = []; // one sphere mesh per joint
+    this.bones = []; // {mesh, child, parent}
+    this.dance = null;
+    this.frame = 0;
+    this.kept = new Set();
+    this.follow = true;
+    this.framedOnce = false; // the camera is placed for the first dance only, then left to the user
+    this.lastTick = performance.now();
+    this.dirty = true;
+    this._listen();
+  }
+
+  _addLights() {
+    this.scene.add(new THREE.HemisphereLight(0xffffff, 0xb0b0b8, 1.6));
+    this.sun = new THREE.DirectionalLight(0xffffff, 1.8);
+    this.sun.position.set(2, 5, 3);
+    this.sun.castShadow = true;
+    this.sun.shadow.mapSize.set(1024, 1024);
+    const box = this.sun.shadow.camera; // a small box around the dancer keeps the shadow sharp
+    box.left = box.bottom = -2.5;
+    box.right = box.top = 2.5;
+    box.near = 0.5;
+    box.far = 12;
+    this.scene.add(this.sun, this.sun.target);
+  }
+
+  // The floor is a textured plane rather than a GridHelper: grid lines that pass behind the camera
+  // vanish entirely under some WebGL implementations (SwiftShader, used headless and on GPU-less
+  // machines), while triangles are clipped correctly everywhere. A transparent plane just above it
+  // catches the dancer's shadow without changing the floor's colours.
+  _addFloor() {
+    const floor = new THREE.Mesh(
+      new THREE.PlaneGeometry(FLOOR_SIZE, FLOOR_SIZE),
+      new THREE.MeshBasicMaterial({ map: this._gridTexture() }),
+    );
+    const shadow = new THREE.Mesh(
+      new THREE.PlaneGeometry(FLOOR_SIZE, FLOOR_SIZE),
+      new THREE.ShadowMaterial({ color: 0x000000, opacity: 0.18 }),
+    );
+    floor.rotation.x = shadow.rotation.x = -Math.PI / 2;
+    shadow.position.y = 0.001; // just above the floor, so the two never z-fight
+    shadow.receiveShadow = true;
+    this.scene.add(floor, shadow);
+  }
+
+  /** One floor cell (GRID_CELL metres) with a line along two edges, repeated over the floor. */
+  _gridTexture() {
+    const size = 128;
+    const canvas = Object.assign(document.createElement("canvas"), { width: size, height: size });
+    const ctx = canvas.getContext("2d");
+    ctx.fillStyle = COLORS.floor;
+    ctx.fillRect(0, 0, size, size);
+    ctx.fillStyle = COLORS.gridLine;
+    ctx.fillRect(0, 0, size, 3);
+    ctx.fillRect(0, 0, 3, size);
+    const texture = new THREE.CanvasTexture(canvas);
+    texture.colorSpace = THREE.SRGBColorSpace;
+    texture.wrapS = texture.wrapT = THREE.RepeatWrapping;
+    texture.repeat.set(FLOOR_SIZE / GRID_CELL, FLOOR_SIZE / GRID_CELL);
+    texture.anisotropy = this.renderer.capabilities.getMaxAnisotropy(); // crisp at grazing angles
+    return texture;
+  }
+
+  /** Build the mannequin for a dance (joint count and tree may differ between dances). */
+  setDance(dance) {
+    this._clearFigure();
+    this.dance = dance;
+    this.materials = {
+      joint: new THREE.MeshStandardMaterial({ color: COLORS.joint, roughness: 0.6 }),
+      kept: new THREE.MeshStandardMaterial({ color: COLORS.kept, roughness: 0.5 }),
+      bone: new THREE.MeshStandardMaterial({ color: COLORS.bone, roughness: 0.7 }),
+      keptBone: new THREE.MeshStandardMaterial({ color: COLORS.keptBone, roughness: 0.7 }),
+    };
+    this.sphere = new THREE.SphereGeometry(1, 20, 14);
+    this.cylinder = new THREE.CylinderGeometry(1, 1, 1, 12); // unit height along y, centred
+    dance.names.forEach((name, j) => {
+      const mesh = new THREE.Mesh(this.sphere, this.materials.joint);
+      mesh.scale.setScalar(name === HEAD_NAME ? HEAD_RADIUS : JOINT_RADIUS);
+      mesh.castShadow = true;
+      mesh.userData.joint = j;
+      this.joints.push(mesh);
+      this.figure.add(mesh);
+    });
+    dance.parents.forEach((parent, j) => {
+      if (parent < 0) return;
+      const mesh = new THREE.Mesh(this.cylinder, this.materials.bone);
+      mesh.castShadow = true;
+      this.bones.push({ mesh, child: j, parent });
+      this.figure.add(mesh);
+    });
+    this._applyColors();
+    this.frame = -1;
+    this.showFrame(0);
+    if (!this.framedOnce) this._frameCamera();
+    this.dirty = true;
+  }
+
+  _clearFigure() {
+    this.figure.clear();
+    this.joints = [];
+    this.bones = [];
+    if (this.materials) Object.values(this.materials).forEach((m) => m.dispose());
+    if (this.sphere) this.sphere.dispose();
+    if (this.cylinder) this.cylinder.dispose();
+  }
+
+  /** Place the camera in front of the dancer (who faces +z at frame 0), looking at the pelvis. */
+  _frameCamera() {
+    const p = this._jointPosition(0, new THREE.Vector3());
+    const y = Math.max(0.5, this.dance.pelvisHeight);
+    this.controls.target.set(p.x, y, p.z);
+    this.camera.position.set(p.x + 1.2, y + 0.7, p.z + 4.2);
+    this.controls.update();
+    this.framedOnce = true;
+  }
+
+  _jointPosition(j, out) {
+    const d = this.dance;
+    const i = (this.frame * d.joints + j) * 3;
+    return out.set(d.positions[i], d.positions[i + 1], d.positions[i + 2]);
+  }
+
+  showFrame(frame) {
+    if (!this.dance || frame === this.frame) return;
+    this.frame = frame;
+    this.joints.forEach((mesh, j) => this._jointPosition(j, mesh.position));
+    const a = new THREE.Vector3();
+    const b = new THREE.Vector3();
+    for (const { mesh, child, parent } of this.bones) {
+      this._jointPosition(parent, a);
+      this._jointPosition(child, b);
+      const length = a.distanceTo(b);
+      mesh.visible = length > 1e-4;
+      if (!mesh.visible) continue;
+      mesh.position.addVectors(a, b).multiplyScalar(0.5);
+      mesh.quaternion.setFromUnitVectors(UP, b.sub(a).divideScalar(length));
+      mesh.scale.set(BONE_RADIUS, length, BONE_RADIUS);
+    }
+    this.dirty = true;
+  }
+
+  setHighlighted(indices) {
+    this.kept = new Set(indices);
+    this._applyColors();
+    this.dirty = true;
+  }
+
+  _applyColors() {
+    if (!this.materials) return;
+    this.joints.forEach((mesh, j) => {
+      mesh.material = this.kept.has(j) ? this.materials.kept : this.materials.joint;
+    });
+    for (const bone of this.bones) {
+      const kept = this.kept.has(bone.child) && this.kept.has(bone.parent);
+      bone.mesh.material = kept ? this.materials.keptBone : this.materials.bone;
+    }
+  }
+
+  setFollow(on) {
+    this.follow = on;
+  }
+
+  /** Called every animation frame: glide the camera after the dancer, render if anything changed. */
+  tick() {
+    const now = performance.now();
+    const dt = Math.min(0.1, (now - this.lastTick) / 1000);
+    this.lastTick = now;
+    if (this.dance && this.follow) this._followPelvis(dt);
+    this.controls.update(); // applies damping; fires "change" (-> dirty) while the camera moves
+    if (!this.dirty) return;
+    this.dirty = false;
+    this.renderer.render(this.scene, this.camera);
+  }
+
+  _followPelvis(dt) {
+    const pelvis = this._jointPosition(0, new THREE.Vector3());
+    const goal = new THREE.Vector3(pelvis.x, this.controls.target.y, pelvis.z);
+    const step = goal.sub(this.controls.target).multiplyScalar(1 - Math.exp(-FOLLOW_RATE * dt));
+    if (step.lengthSq() < 1e-8) return; // settled within 0.1 mm: stop repainting
+    // Move the camera with its target so the user's chosen angle and distance are kept.
+    this.controls.target.add(step);
+    this.camera.position.add(step);
+    this.sun.position.add(step);
+    this.sun.target.position.add(step);
+    this.dirty = true;
+  }
+
+  resize(width, height) {
+    if (width === 0 || height === 0) return;
+    this.renderer.setSize(width, height, false);
+    this.camera.aspect = width / height;
+    this.camera.updateProjectionMatrix();
+    this.dirty = true;
+  }
+
+  /** Joint j of the shown frame in viewport (client) pixels: for tests and for picking. */
+  jointScreenPosition(j) {
+    const rect = this.canvas.getBoundingClientRect();
+    const v = this._jointPosition(j, new THREE.Vector3()).project(this.camera);
+    return { x: rect.left + ((v.x + 1) / 2) * rect.width, y: rect.top + ((1 - v.y) / 2) * rect.height };
+  }
+
+  // --- picking: a press that barely moves is a click on a joint; anything longer orbits ----------
+
+  _listen() {
+    let press = null;
+    this._handlers = {
+      pointerdown: (e) => (press = { x: e.clientX, y: e.clientY }),
+      pointerup: (e) => {
+        if (press && Math.hypot(e.clientX - press.x, e.clientY - press.y) < CLICK_SLOP) {
+          const j = this._pick(e.clientX, e.clientY);
+          if (j !== null) this.onPick(j);
+        }
+        press = null;
+      },
+      pointermove: (e) => {
+        if (e.buttons !== 0 || !this.dance) return;
+        const j = this._pick(e.clientX, e.clientY);
+        this.canvas.style.cursor = j === null ? "" : "pointer";
+        this.canvas.title = j === null ? "" : this.dance.names[j];
+      },
+    };
+    for (const [name, handler] of Object.entries(this._handlers)) {
+      this.canvas.addEventListener(name, handler);
+    }
+  }
+
+  /** Index of the joint under (clientX, clientY), or null. */
+  _pick(clientX, clientY) {
+    if (!this.dance) return null;
+    const rect = this.canvas.getBoundingClientRect();
+    const ndc = new THREE.Vector2(
+      ((clientX - rect.left) / rect.width) * 2 - 1,
+      -((clientY - rect.top) / rect.height) * 2 + 1,
+    );
+    const raycaster = new THREE.Raycaster();
+    raycaster.setFromCamera(ndc, this.camera);
+    const hit = raycaster.intersectObjects(this.joints, false)[0];
+    if (hit) return hit.object.userData.joint;
+    // Joint spheres are a few pixels wide from afar: also accept a click near a joint's centre.
+    let best = null;
+    let bestDistance = PICK_RADIUS;
+    this.joints.forEach((_, j) => {
+      const p = this.jointScreenPosition(j);
+      const d = Math.hypot(p.x - clientX, p.y - clientY);
+      if (d < bestDistance) [best, bestDistance] = [j, d];
+    });
+    return best;
+  }
+
+  dispose() {
+    for (const [name, handler] of Object.entries(this._handlers)) {
+      this.canvas.removeEventListener(name, handler);
+    }
+    this.controls.dispose();
+    this._clearFigure();
+    this.scene.traverse((o) => {
+      if (o.geometry) o.geometry.dispose();
+      if (o.material) {
+        if (o.material.map) o.material.map.dispose();
+        o.material.dispose();
+      }
+    });
+    this.renderer.dispose();
+    this.canvas.remove();
+  }
+}

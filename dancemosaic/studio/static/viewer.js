@@ -1,0 +1,241 @@
+// DanceMosaic's browser-side dance player. Loaded by dynamic import() from the studio's static folder
+// (so every import here is relative), it turns a root element into a 3D view (2D without WebGL), a
+// timeline and a transport bar, all driven by one clock: the song's <audio> element.
+//
+//   const { createPlayer } = await import(".../static/viewer.js");
+//   const player = createPlayer(root, { onJointClick: (index, name) => {}, onSelect: (ranges) => {} });
+//   player.load(payload);                 // show a dance; replaces the previous one, keeps the camera
+//   player.setSelection([[4.0, 8.0]]);    // highlight time ranges (seconds) on the timeline
+//   player.setHighlightedJoints([16, 18]) // draw these joints in the highlight colour
+//   player.state();                       // {frame, time, playing, webgl, frames, fps, selection, id}
+//   player.jointScreenPosition(16);       // {x, y} in viewport pixels, for tests
+//   player.dispose();
+//
+// The root's data-frame / data-time attributes follow the shown frame and data-ready is "1" once a
+// dance is shown, so tests (and curious users) can read the player from outside.
+
+import { AudioClock, InternalClock } from "./clock.js";
+import { decodePayload, formatTime } from "./payload.js";
+import { Stage2D } from "./stage2d.js";
+import { probeWebgl, Stage3D } from "./stage3d.js";
+import { Timeline } from "./timeline.js";
+
+export function createPlayer(root, { onJointClick = () => {}, onSelect = () => {} } = {}) {
+  ensureStylesheet(root);
+  const ui = buildDom(root);
+  const stage = createStage(ui.stage, (j) => dance && onJointClick(j, dance.names[j]));
+  root.classList.toggle("dm-no-webgl", !stage.webgl);
+  ui.follow.hidden = !stage.webgl;
+
+  const timeline = new Timeline(ui.timelineBox, {
+    onSeek: (t) => clock.seek(t),
+    onSelect: (ranges) => onSelect(ranges),
+  });
+  const audioClock = new AudioClock(ui.audio);
+  const internalClock = new InternalClock(1);
+  internalClock.onChange = () => showPlaying();
+  let clock = internalClock;
+  let dance = null;
+  let shown = { frame: -1, time: -1, playing: null };
+  let rafId = 0;
+
+  const frameAt = (t) => Math.max(0, Math.min(dance.frames - 1, Math.floor(t * dance.fps)));
+
+  // --- the render loop: read the clock, show that frame, repaint the timeline -------------------
+
+  function tick() {
+    rafId = requestAnimationFrame(tick);
+    if (dance) {
+      const time = clock.time();
+      const frame = frameAt(time);
+      stage.showFrame(frame);
+      if (frame !== shown.frame) root.dataset.frame = String(frame);
+      if (time !== shown.time) {
+        root.dataset.time = time.toFixed(3);
+        ui.time.textContent = `${formatTime(time)} / ${formatTime(dance.duration)} · frame ${frame}`;
+      }
+      shown = { ...shown, frame, time };
+      showPlaying();
+      timeline.draw(time);
+    }
+    stage.tick();
+  }
+
+  function showPlaying() {
+    const playing = clock.playing();
+    if (playing === shown.playing) return;
+    shown.playing = playing;
+    ui.play.textContent = playing ? "❚❚" : "▶";
+    ui.play.setAttribute("aria-label", playing ? "Pause" : "Play");
+  }
+
+  // --- clocks: the song when there is one, else an internal clock -------------------------------
+
+  function useAudio(url) {
+    if (ui.audio.src !== url) ui.audio.src = url; // the same song keeps its position and play state
+    clock = audioClock;
+    internalClock.pause();
+    root.classList.remove("dm-silent");
+  }
+
+  function useInternalClock(duration) {
+    internalClock.setDuration(duration);
+    if (clock === audioClock) internalClock.seek(audioClock.time()); // carry on from the same moment
+    ui.audio.pause();
+    if (ui.audio.hasAttribute("src")) {
+      ui.audio.removeAttribute("src");
+      ui.audio.load(); // drop the old song's data; without a src this raises no error event
+    }
+    clock = internalClock;
+    root.classList.add("dm-silent");
+  }
+
+  ui.audio.addEventListener("error", () => {
+    if (!dance || clock !== audioClock || !ui.audio.getAttribute("src")) return;
+    showMessage("The song could not be loaded; the dance plays without it.");
+    useInternalClock(dance.duration);
+  });
+
+  // --- user input on the bar and the keyboard ---------------------------------------------------
+
+  ui.play.addEventListener("click", () => clock.toggle());
+  ui.followBox.addEventListener("change", () => stage.setFollow(ui.followBox.checked));
+  // The root outlives the player (dispose empties it), so its listeners go with one abort().
+  const rootListeners = new AbortController();
+  const onRoot = { signal: rootListeners.signal };
+  root.addEventListener("pointerdown", (e) => {
+    if (e.target.tagName === "CANVAS") root.focus({ preventScroll: true }); // so space works
+  }, onRoot);
+  root.addEventListener("keydown", (e) => {
+    if (e.code !== "Space" || e.repeat || isControl(e.target)) return;
+    e.preventDefault(); // no page scroll
+    clock.toggle();
+  }, onRoot);
+
+  const resizeObserver = new ResizeObserver(() => {
+    stage.resize(ui.stage.clientWidth, ui.stage.clientHeight);
+    timeline.resize();
+  });
+  resizeObserver.observe(ui.stage);
+  resizeObserver.observe(ui.timelineBox);
+
+  function showMessage(text) {
+    ui.message.textContent = text;
+    ui.message.hidden = !text;
+  }
+
+  // --- the public player -------------------------------------------------------------------------
+
+  rafId = requestAnimationFrame(tick);
+
+  return {
+    load(payload) {
+      let next;
+      try {
+        next = decodePayload(payload);
+      } catch (err) {
+        showMessage(`Cannot show this dance: ${err.message}`);
+        throw err;
+      }
+      dance = next;
+      showMessage("");
+      ui.empty.hidden = true;
+      if (dance.audio) useAudio(new URL(dance.audio, document.baseURI).href);
+      else useInternalClock(dance.duration);
+      timeline.setDance(dance);
+      timeline.setSelection(dance.selection);
+      stage.setDance(dance);
+      stage.setHighlighted(dance.keptJoints);
+      shown = { frame: -1, time: -1, playing: null };
+      if (dance.id !== null) root.dataset.dance = String(dance.id);
+      root.dataset.ready = "1";
+    },
+    setSelection(ranges) {
+      timeline.setSelection(ranges || []);
+    },
+    setHighlightedJoints(indices) {
+      stage.setHighlighted(indices || []);
+    },
+    state() {
+      const time = clock.time();
+      return {
+        frame: dance ? frameAt(time) : 0,
+        time,
+        playing: clock.playing(),
+        webgl: stage.webgl,
+        frames: dance ? dance.frames : 0,
+        fps: dance ? dance.fps : 0,
+        selection: timeline.selection(),
+        id: dance ? dance.id : null,
+      };
+    },
+    jointScreenPosition(index) {
+      return stage.jointScreenPosition(index);
+    },
+    dispose() {
+      cancelAnimationFrame(rafId);
+      rootListeners.abort();
+      resizeObserver.disconnect();
+      internalClock.pause();
+      ui.audio.pause();
+      ui.audio.removeAttribute("src");
+      timeline.dispose();
+      stage.dispose();
+      root.replaceChildren();
+      root.classList.remove("dm-player", "dm-silent", "dm-no-webgl");
+      for (const key of ["ready", "frame", "time", "dance"]) delete root.dataset[key];
+    },
+  };
+}
+
+/** The 3D stage when WebGL 2 works, else the 2D fallback (also when the renderer fails to start). */
+function createStage(container, onPick) {
+  const webgl = probeWebgl();
+  if (webgl) {
+    try {
+      return new Stage3D(container, { onPick, software: webgl.software });
+    } catch (err) {
+      console.warn("DanceMosaic player: WebGL failed, using the 2D view.", err);
+    }
+  }
+  return new Stage2D(container, { onPick });
+}
+
+function buildDom(root) {
+  root.classList.add("dm-player");
+  if (!root.hasAttribute("tabindex")) root.tabIndex = 0;
+  root.replaceChildren();
+  const el = (tag, className, parent, props = {}) => {
+    const node = Object.assign(document.createElement(tag), props);
+    if (className) node.className = className;
+    parent.appendChild(node);
+    return node;
+  };
+  const stage = el("div", "dm-stage", root);
+  const empty = el("div", "dm-empty", stage, { textContent: "No dance yet." });
+  const message = el("div", "dm-message", stage, { hidden: true });
+  const timelineBox = el("div", "dm-timeline-box", root);
+  const bar = el("div", "dm-bar", root);
+  const play = el("button", "dm-play", bar, { type: "button", textContent: "▶", title: "Play / pause (space)" });
+  const audio = el("audio", "dm-audio", bar, { controls: true, preload: "auto" });
+  const time = el("span", "dm-time", bar, { textContent: "0:00.0 / 0:00.0" });
+  const follow = el("label", "dm-follow", bar, { title: "Keep the camera on the dancer" });
+  const followBox = el("input", "", follow, { type: "checkbox", checked: true });
+  follow.append(" follow");
+  return { stage, empty, message, timelineBox, play, audio, time, follow, followBox };
+}
+
+function isControl(target) {
+  return ["AUDIO", "BUTTON", "INPUT", "SELECT", "TEXTAREA"].includes(target.tagName);
+}
+
+/** Add viewer.css once per document (or shadow root), found next to this module. */
+function ensureStylesheet(root) {
+  const host = root.getRootNode() instanceof ShadowRoot ? root.getRootNode() : document.head;
+  if (host.querySelector("link[data-dm-viewer]")) return;
+  const link = document.createElement("link");
+  link.rel = "stylesheet";
+  link.href = new URL("./viewer.css", import.meta.url).href;
+  link.dataset.dmViewer = "1";
+  host.appendChild(link);
+}

@@ -1,0 +1,275 @@
+"""The browser dance player (dancemosaic/studio/static/viewer.js) in headless chromium.
+
+A synthetic dance (the SMPL rest skeleton swaying sideways while its left arm swings) and a synthetic
+song are served with the static folder; the tests drive the player through its harness page and check
+that the audio element is the clock, that the timeline seeks and selects, that joints can be clicked,
+and that the 2D fallback does the same without WebGL. Screenshots land in test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from dancemosaic import percussion, rotation, skeleton
+from dancemosaic.timing import FPS, SAMPLE_RATE, seconds_to_frames
+from tests.browser import (
+    NO_WEBGL_ARGS,
+    launch_chromium,
+    open_page,
+    playwright_session,
+    screenshot,
+    static_server,
+)
+
+STATIC = Path(__file__).resolve().parents[1] / "dancemosaic" / "studio" / "static"
+SECONDS = 4.0
+BPM = 120.0
+LEFT_WRIST = skeleton.JOINT_INDEX["left_wrist"]
+KEPT = [skeleton.JOINT_INDEX[n] for n in ("left_shoulder", "left_elbow", "left_wrist", "left_hand")]
+ROOT = "document.querySelector('#player')"
+
+
+def dance_positions(frames: int) -> np.ndarray:
+    """(T, 24, 3) metres: the rest pose, feet on the floor, swaying along x, left arm swinging."""
+    t = torch.arange(frames) / FPS
+    axis_angle = torch.zeros(frames, skeleton.NUM_JOINTS, 3)
+    axis_angle[:, skeleton.JOINT_INDEX["left_shoulder"], 2] = 0.9 * torch.sin(math.pi * t)
+    rest = skeleton.rest_pose_joints()
+    height = rest[0, 1] - rest[:, 1].min()
+    root = torch.stack(
+        [0.3 * torch.sin(2 * math.pi * t / SECONDS), height.expand(frames), torch.zeros(frames)], dim=-1
+    )
+    positions, _ = skeleton.forward_kinematics(rotation.axis_angle_to_matrix(axis_angle), root)
+    return positions.numpy()
+
+
+def make_payload(audio: str | None, beats: list[float]) -> dict:
+    frames = seconds_to_frames(SECONDS)
+    millimetres = np.round(dance_positions(frames) * 1000).astype("<i2")
+    return {
+        "version": 1,
+        "id": "v1",
+        "fps": FPS,
+        "frames": frames,
+        "joints": skeleton.NUM_JOINTS,
+        "names": list(skeleton.JOINT_NAMES),
+        "parents": list(skeleton.PARENTS),
+        "positions": base64.b64encode(millimetres.tobytes()).decode("ascii"),
+        "audio": audio,
+        "duration": SECONDS,
+        "beats": beats,
+        "segments": [
+            {"start": 0.0, "end": 2.0, "text": "a person dances salsa with big sweeping arm swings"},
+            {"start": 2.0, "end": 4.0, "text": "a person waves"},
+        ],
+        "selection": [[0.5, 1.5]],
+        "kept_joints": KEPT,
+    }
+
+
+@pytest.fixture(scope="module")
+def playwright():
+    with playwright_session() as session:
+        yield session
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Iterator[str]:
+    """Base URL serving the static folder at / and the song and payloads at /data/."""
+    data = tmp_path_factory.mktemp("player")
+    audio, beats = percussion.synthesize(BPM, SECONDS)
+    soundfile.write(data / "song.wav", audio, SAMPLE_RATE)
+    # Relative to the page, as Gradio's "gradio_api/file=..." URLs are.
+    (data / "payload.json").write_text(json.dumps(make_payload("data/song.wav", beats.tolist())))
+    (data / "silent.json").write_text(json.dumps(make_payload(None, beats.tolist())))
+    with static_server({"/": STATIC, "/data/": data}) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def webgl_browser(playwright):
+    with launch_chromium(playwright) as browser:
+        yield browser
+
+
+@pytest.fixture(scope="module")
+def plain_browser(playwright):
+    """A chromium with WebGL switched off: the player must fall back to its 2D view."""
+    with launch_chromium(playwright, *NO_WEBGL_ARGS) as browser:
+        yield browser
+
+
+def open_player(browser, site: str, payload: str = "payload.json"):
+    """Context manager: the harness page with the player showing a payload, ready."""
+    return open_page(browser, f"{site}/harness.html?payload=/data/{payload}", width=1000, height=700)
+
+
+def wait_ready(page) -> None:
+    page.wait_for_function(f"{ROOT}.dataset.ready === '1'", timeout=10_000)
+
+
+def wait_audio(page) -> None:
+    page.wait_for_function(f"{ROOT}.querySelector('audio').readyState >= 2", timeout=10_000)
+
+
+def shown_frame(page, seek: float | None = None) -> tuple[int, int, int]:
+    """(floor(currentTime * fps) just before an animation frame, the frame the player showed in it,
+    floor(currentTime * fps) just after), after setting currentTime to ``seek`` if given. The
+    player read the clock between the two samples, so this holds however long a frame took."""
+    script = """async ([fps, seek]) => {
+        const root = document.querySelector('#player');
+        const audio = root.querySelector('audio');
+        if (seek !== null) audio.currentTime = seek;
+        const before = Math.floor(audio.currentTime * fps);
+        await new Promise((r) => requestAnimationFrame(r));  // runs after the player's own callback
+        return [before, Number(root.dataset.frame), Math.floor(audio.currentTime * fps)];
+    }"""
+    return tuple(page.evaluate(script, [FPS, seek]))
+
+
+def timeline_point(page, seconds: float) -> tuple[float, float]:
+    """Viewport coordinates of a time on the timeline (8 px inset at both ends, as timeline.js)."""
+    box = page.locator(".dm-timeline").bounding_box()
+    return box["x"] + 8 + seconds / SECONDS * (box["width"] - 16), box["y"] + 30
+
+
+def drag(page, start: tuple[float, float], end: tuple[float, float], steps: int = 6) -> None:
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(*end, steps=steps)
+    page.mouse.up()
+
+
+def events(page, kind: str) -> list[dict]:
+    return page.evaluate(f"window.events.filter((e) => e.type === '{kind}')")
+
+
+def test_3d_player_renders_the_dance(site, webgl_browser):
+    with open_player(webgl_browser, site) as (page, errors):
+        wait_ready(page)
+        state = page.evaluate("window.player.state()")
+        assert state["webgl"] is True
+        assert (state["frames"], state["fps"]) == (seconds_to_frames(SECONDS), FPS)
+        assert state["selection"] == [[0.5, 1.5]]
+        page.evaluate(f"{ROOT}.querySelector('audio').currentTime = 0.5")  # arm half raised
+        page.wait_for_function(f"{ROOT}.dataset.frame === '15'")
+        page.wait_for_timeout(300)  # the follow camera glides after the pelvis
+        screenshot(page, "viewer-3d.png")
+        assert errors == []
+
+
+def test_frame_follows_audio_time_paused_and_playing(site, webgl_browser):
+    with open_player(webgl_browser, site) as (page, errors):
+        wait_ready(page)
+        wait_audio(page)
+        assert shown_frame(page, seek=2.0) == (2 * FPS, 2 * FPS, 2 * FPS)
+
+        page.evaluate(f"{ROOT}.querySelector('audio').play()")
+        page.wait_for_function("window.player.state().playing")
+        page.wait_for_timeout(400)
+        before, frame, after = shown_frame(page, seek=2.0)  # seek while playing
+        assert before == 2 * FPS and before - 1 <= frame <= after + 1
+        page.wait_for_timeout(300)
+        before, frame, after = shown_frame(page)
+        assert before > 2 * FPS and before - 1 <= frame <= after + 1  # the dance moves with the song
+        assert page.evaluate("window.player.state().playing")
+        assert errors == []
+
+
+def test_timeline_click_seeks_and_drag_selects(site, plain_browser):
+    # The timeline is the same in both views; the 2D one keeps this test fast under software WebGL.
+    with open_player(plain_browser, site) as (page, errors):
+        wait_ready(page)
+        wait_audio(page)
+        page.mouse.click(*timeline_point(page, 3.0))
+        assert abs(page.evaluate(f"{ROOT}.querySelector('audio').currentTime") - 3.0) < 0.05
+        page.wait_for_function(f"Math.abs(Number({ROOT}.dataset.frame) - 90) <= 1")
+
+        drag(page, timeline_point(page, 1.0), timeline_point(page, 2.5))
+        assert events(page, "select")[-1]["ranges"] == [[1.0, 2.5]]
+        page.keyboard.down("Shift")  # shift + drag adds a range; overlapping ranges merge
+        drag(page, timeline_point(page, 3.0), timeline_point(page, 3.5))
+        drag(page, timeline_point(page, 3.3), timeline_point(page, 3.8))
+        page.keyboard.up("Shift")
+        assert events(page, "select")[-1]["ranges"] == [[1.0, 2.5], [3.0, 3.8]]
+        assert page.evaluate("window.player.state().selection") == [[1.0, 2.5], [3.0, 3.8]]
+        # A drag is not a click: the playhead stayed where the click put it.
+        assert abs(page.evaluate(f"{ROOT}.querySelector('audio').currentTime") - 3.0) < 0.05
+        screenshot(page, "viewer-2d-selection.png")
+        assert errors == []
+
+
+def test_clicking_a_joint_reports_it(site, webgl_browser):
+    with open_player(webgl_browser, site) as (page, errors):
+        wait_ready(page)
+        page.locator(".dm-follow input").uncheck()  # a still camera, so the projected point stays put
+        page.wait_for_timeout(100)
+        point = page.evaluate(f"window.player.jointScreenPosition({LEFT_WRIST})")
+        page.mouse.click(point["x"], point["y"])
+        assert events(page, "joint") == [{"type": "joint", "index": LEFT_WRIST, "name": "left_wrist"}]
+        drag(page, (point["x"], point["y"]), (point["x"] + 40, point["y"]), steps=2)  # orbits: no click
+        assert len(events(page, "joint")) == 1
+        assert errors == []
+
+
+def test_2d_fallback_follows_the_clock_and_picks_joints(site, plain_browser):
+    with open_player(plain_browser, site) as (page, errors):
+        wait_ready(page)
+        wait_audio(page)
+        assert page.evaluate("window.player.state().webgl") is False
+        assert shown_frame(page, seek=2.0) == (2 * FPS, 2 * FPS, 2 * FPS)
+
+        page.evaluate(f"{ROOT}.querySelector('audio').currentTime = 0.5")
+        page.wait_for_function(f"{ROOT}.dataset.frame === '15'")
+        point = page.evaluate(f"window.player.jointScreenPosition({LEFT_WRIST})")
+        page.mouse.click(point["x"], point["y"])
+        assert events(page, "joint") == [{"type": "joint", "index": LEFT_WRIST, "name": "left_wrist"}]
+        screenshot(page, "viewer-2d.png")
+
+        # A new dance with the same song keeps the song's position; selections merge when set.
+        reload = """async () => {
+            window.player.load(await (await fetch('/data/payload.json')).json());
+            await new Promise((r) => requestAnimationFrame(r));
+            return document.querySelector('#player').dataset.frame;
+        }"""
+        assert page.evaluate(reload) == "15"
+        page.evaluate("window.player.setSelection([[2, 3], [2.5, 3.5]])")
+        assert page.evaluate("window.player.state().selection") == [[2.0, 3.5]]
+
+        page.set_viewport_size({"width": 520, "height": 700})  # the player follows its container
+        page.wait_for_function(
+            "[...document.querySelectorAll('#player canvas')].every("
+            "(c) => c.width === Math.round(c.clientWidth * devicePixelRatio))"
+        )
+        assert page.locator(".dm-timeline").bounding_box()["width"] < 520
+        screenshot(page, "viewer-2d-narrow.png")
+        assert errors == []
+
+
+def test_without_audio_space_plays_the_internal_clock(site, plain_browser):
+    with open_player(plain_browser, site, "silent.json") as (page, errors):
+        wait_ready(page)
+        assert page.locator(".dm-play").is_visible() and not page.locator(".dm-audio").is_visible()
+        page.locator(".dm-timeline").click(position={"x": 8, "y": 30})  # focus the player, seek to 0
+        page.keyboard.press("Space")
+        page.wait_for_function(f"Number({ROOT}.dataset.frame) >= 10")
+        assert page.evaluate("window.player.state().playing")
+        page.keyboard.press("Space")
+        state = page.evaluate("window.player.state()")
+        assert not state["playing"] and state["frame"] == math.floor(state["time"] * FPS)
+
+        page.mouse.click(*timeline_point(page, 3.0))
+        page.wait_for_function(f"Math.abs(Number({ROOT}.dataset.frame) - 90) <= 1")
+
+        page.evaluate("window.player.dispose()")
+        assert page.evaluate(f"{ROOT}.children.length === 0 && !('ready' in {ROOT}.dataset)")
+        assert errors == []
