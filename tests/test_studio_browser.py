@@ -99,4 +99,22 @@ def test_generate_play_edit_and_undo_in_the_browser(studio_url):
         )
         assert page.locator(HOST).get_attribute("data-ready") == "1"
         screenshot(page, "studio-4-undone.png")
+
+        page.evaluate("() => window.scrollTo(0, 0)")  # clicks above scrolled the player partly away
+        wrist = page.evaluate("() => window.dancemosaicPlayer.jointScreenPosition(20)")  # left wrist
+        page.mouse.click(wrist["x"], wrist["y"])
+        checkbox = page.locator("#dm-joints label", has_text="left wrist").locator("input")
+        checkbox.wait_for(state="attached")
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#dm-joints input')].some((box) => box.checked)"
+        )
+        assert checkbox.is_checked()
+
+        page.get_by_role("tab", name="Export").click()
+        page.get_by_label("glTF binary (animated skeleton)").check()
+        page.locator("#dm-export").click()
+        page.wait_for_function(
+            "() => document.querySelector('#dm-export-file').innerText.includes('.glb')", timeout=TIMEOUT_MS
+        )
+        screenshot(page, "studio-5-exported.png")
         assert not [e for e in errors if "favicon" not in e], errors

@@ -2,6 +2,12 @@
 //
 // Positions travel as base64 of little-endian int16 millimetres (T * J * 3, x y z, y up): half the
 // size of float32 and exact to a millimetre, which is far below what a viewer can show.
+//
+// With the user's SMPL model (see smpl_mesh.py) two more fields come: ``mesh``, the URL of the body's
+// JSON (relative to the page, as ``audio``; body.js fetches it), and ``rotations``, base64 of
+// little-endian int16 quaternions (T * J * 4, x y z w, times 32767): each joint's rotation relative
+// to its parent, identity in the T-pose. A dance whose rotations don't decode still shows, as the
+// mannequin.
 
 const SUPPORTED_VERSION = 1;
 
@@ -20,6 +26,7 @@ export function decodePayload(payload) {
   }
   const positions = decodePositions(payload.positions, frames * joints * 3);
   const duration = payload.duration > 0 ? payload.duration : frames / fps;
+  const body = decodeBody(payload, frames * joints * 4);
   return {
     id: payload.id ?? null,
     fps,
@@ -36,16 +43,54 @@ export function decodePayload(payload) {
     keptJoints: payload.kept_joints || [],
     floorY: minimumHeight(positions),
     pelvisHeight: meanRootHeight(positions, frames, joints),
+    mesh: body.mesh, // URL of the SMPL body's JSON, or null: draw the mannequin
+    rotations: body.rotations, // Float32Array (T * J * 4) unit quaternions x y z w, or null
   };
 }
 
+/** Bytes of a base64 string. */
+export function decodeBase64(base64) {
+  if (typeof Uint8Array.fromBase64 === "function") return Uint8Array.fromBase64(base64);
+  const text = atob(base64);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+
+/** {mesh, rotations}: both, or both null (with a console warning when the rotations are bad). */
+function decodeBody(payload, count) {
+  if (!payload.mesh) return { mesh: null, rotations: null };
+  try {
+    if (typeof payload.rotations !== "string") throw new Error("the payload has a mesh but no rotations");
+    const bytes = decodeBase64(payload.rotations);
+    if (bytes.length !== count * 2) {
+      throw new Error(`rotations decode to ${bytes.length} bytes, expected ${2 * count} (T * J * 4 int16)`);
+    }
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const rotations = new Float32Array(count);
+    for (let i = 0; i < count; i += 4) {
+      let norm = 0;
+      for (let k = 0; k < 4; k++) {
+        rotations[i + k] = view.getInt16(2 * (i + k), true) / 32767;
+        norm += rotations[i + k] ** 2;
+      }
+      norm = Math.sqrt(norm) || 1; // undo the int16 rounding: three.js expects unit quaternions
+      for (let k = 0; k < 4; k++) rotations[i + k] /= norm;
+    }
+    return { mesh: String(payload.mesh), rotations };
+  } catch (err) {
+    console.warn(`DanceMosaic player: no SMPL body for this dance (${err.message}); showing the mannequin.`);
+    return { mesh: null, rotations: null };
+  }
+}
+
 function decodePositions(base64, count) {
-  const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  const bytes = decodeBase64(base64);
   if (bytes.length !== count * 2) {
     throw new Error(`dance payload positions decode to ${bytes.length} bytes, expected ${2 * count} (T * J * 3 int16)`);
   }
   // DataView reads little-endian whatever the host's byte order.
-  const view = new DataView(bytes.buffer);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = new Float32Array(count);
   for (let i = 0; i < count; i++) out[i] = view.getInt16(2 * i, true) / 1000;
   return out;

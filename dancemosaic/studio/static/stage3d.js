@@ -1,9 +1,13 @@
 // The 3D view: a floor, orbit controls and a mannequin of spheres (joints) and cylinders (bones) moved
-// to each frame's joint positions. No skinning: the payload carries positions, which is all a
-// stick figure needs, and it shows exactly what the model generated.
+// to each frame's joint positions, which shows exactly what the model generated. When the payload
+// carries the user's SMPL body (``dance.mesh`` and ``dance.rotations``, see body.js) the body is
+// skinned instead of drawing the cylinders; the joint spheres stay, small and see-through, so joints
+// can still be clicked and kept joints still stand out. Until the body has loaded, and if it fails
+// to, the mannequin shows.
 
 import * as THREE from "./vendor/three/three.module.js";
 import { OrbitControls } from "./vendor/three/OrbitControls.js";
+import { Body, loadBodyTemplate } from "./body.js";
 
 const CLICK_SLOP = 4; // pointer movement (px) below which a press is a click, not an orbit drag
 const PICK_RADIUS = 8; // px: a click this close to a joint's centre picks it even if it misses the sphere
@@ -11,6 +15,8 @@ const FOLLOW_RATE = 3; // 1/s: how fast the orbit target glides after the pelvis
 const JOINT_RADIUS = 0.035; // metres
 const HEAD_RADIUS = 0.09;
 const BONE_RADIUS = 0.022;
+const BODY_JOINT_RADIUS = 0.025; // joint spheres over the skinned body (the head's too)
+const BODY_JOINT_OPACITY = 0.45;
 const HEAD_NAME = "head";
 const FLOOR_SIZE = 60; // metres; fog hides its edge
 const GRID_CELL = 0.5; // metres between floor lines
@@ -78,6 +84,9 @@ export class Stage3D {
     this.dance = null;
     this.frame = 0;
     this.kept = new Set();
+    this.body = null; // the skinned SMPL body (body.js), kept across dances with the same mesh URL
+    this.bodyShown = false; // whether the body is drawn in place of the mannequin's cylinders
+    this.bodyRequest = 0; // counts body loads, so a late one for an older dance is dropped
     this.follow = true;
     this.framedOnce = false; // the camera is placed for the first dance only, then left to the user
     this.lastTick = performance.now();
@@ -140,11 +149,20 @@ export class Stage3D {
   setDance(dance) {
     this._clearFigure();
     this.dance = dance;
+    this.bodyShown = false; // the mannequin until this dance's body is ready (see _requestBody)
+    if (this.body) this.body.mesh.visible = false;
     this.materials = {
       joint: new THREE.MeshStandardMaterial({ color: COLORS.joint, roughness: 0.6 }),
       kept: new THREE.MeshStandardMaterial({ color: COLORS.kept, roughness: 0.5 }),
       bone: new THREE.MeshStandardMaterial({ color: COLORS.bone, roughness: 0.7 }),
       keptBone: new THREE.MeshStandardMaterial({ color: COLORS.keptBone, roughness: 0.7 }),
+      // Over the body: drawn through it (the joints are inside), after it, half transparent.
+      bodyJoint: new THREE.MeshStandardMaterial({
+        color: COLORS.joint, roughness: 0.6, transparent: true, opacity: BODY_JOINT_OPACITY, depthTest: false,
+      }),
+      bodyKept: new THREE.MeshStandardMaterial({
+        color: COLORS.kept, roughness: 0.5, transparent: true, opacity: 0.9, depthTest: false,
+      }),
     };
     this.sphere = new THREE.SphereGeometry(1, 20, 14);
     this.cylinder = new THREE.CylinderGeometry(1, 1, 1, 12); // unit height along y, centred
@@ -166,8 +184,58 @@ export class Stage3D {
     this._applyColors();
     this.frame = -1;
     this.showFrame(0);
+    this._requestBody(dance);
     if (!this.framedOnce) this._frameCamera();
     this.dirty = true;
+  }
+
+  // --- the skinned body --------------------------------------------------------------------------
+
+  /** Show the dance's SMPL body once its mesh is here (at once if this stage already built it). */
+  _requestBody(dance) {
+    const request = ++this.bodyRequest;
+    if (!dance.mesh || !dance.rotations) return;
+    loadBodyTemplate(dance.mesh).then(
+      (template) => {
+        if (request !== this.bodyRequest || this.disposed) return; // another dance came meanwhile
+        if (!this.body || this.body.template !== template) {
+          if (this.body) this.body.dispose();
+          this.body = new Body(template);
+          this.scene.add(this.body.mesh);
+        }
+        if (!this.body.fits(dance)) {
+          console.warn(`DanceMosaic player: the SMPL body has ${template.parents.length} joints, ` +
+            `the dance ${dance.joints}; showing the mannequin.`);
+          return;
+        }
+        this._setBodyShown(true);
+        this.body.pose(dance, this.frame);
+        this.dirty = true;
+      },
+      (err) => {
+        if (request !== this.bodyRequest || this.disposed) return;
+        console.warn(`DanceMosaic player: the SMPL body ${dance.mesh} could not be loaded; showing the mannequin.`, err);
+      },
+    );
+  }
+
+  /** Body or mannequin: the body hides the cylinders and shrinks the joints to see-through dots. */
+  _setBodyShown(on) {
+    this.bodyShown = on;
+    if (this.body) this.body.mesh.visible = on;
+    this.joints.forEach((mesh, j) => {
+      const name = this.dance.names[j];
+      mesh.scale.setScalar(on ? BODY_JOINT_RADIUS : name === HEAD_NAME ? HEAD_RADIUS : JOINT_RADIUS);
+      mesh.castShadow = !on; // the body casts the shadow
+      mesh.renderOrder = on ? 1 : 0;
+    });
+    this._applyColors();
+    this._placeBones();
+  }
+
+  /** World position of vertex i of the shown body, as three.js skins it; null without a body. */
+  bodyVertex(i) {
+    return this.bodyShown ? this.body.vertex(i) : null;
   }
 
   _clearFigure() {
@@ -199,19 +267,24 @@ export class Stage3D {
     if (!this.dance || frame === this.frame) return;
     this.frame = frame;
     this.joints.forEach((mesh, j) => this._jointPosition(j, mesh.position));
+    this._placeBones();
+    if (this.bodyShown) this.body.pose(this.dance, frame);
+    this.dirty = true;
+  }
+
+  _placeBones() {
     const a = new THREE.Vector3();
     const b = new THREE.Vector3();
     for (const { mesh, child, parent } of this.bones) {
       this._jointPosition(parent, a);
       this._jointPosition(child, b);
       const length = a.distanceTo(b);
-      mesh.visible = length > 1e-4;
+      mesh.visible = length > 1e-4 && !this.bodyShown;
       if (!mesh.visible) continue;
       mesh.position.addVectors(a, b).multiplyScalar(0.5);
       mesh.quaternion.setFromUnitVectors(UP, b.sub(a).divideScalar(length));
       mesh.scale.set(BONE_RADIUS, length, BONE_RADIUS);
     }
-    this.dirty = true;
   }
 
   setHighlighted(indices) {
@@ -222,8 +295,9 @@ export class Stage3D {
 
   _applyColors() {
     if (!this.materials) return;
+    const [joint, kept] = this.bodyShown ? ["bodyJoint", "bodyKept"] : ["joint", "kept"];
     this.joints.forEach((mesh, j) => {
-      mesh.material = this.kept.has(j) ? this.materials.kept : this.materials.joint;
+      mesh.material = this.materials[this.kept.has(j) ? kept : joint];
     });
     for (const bone of this.bones) {
       const kept = this.kept.has(bone.child) && this.kept.has(bone.parent);
@@ -324,11 +398,14 @@ export class Stage3D {
   }
 
   dispose() {
+    this.disposed = true;
     for (const [name, handler] of Object.entries(this._handlers)) {
       this.canvas.removeEventListener(name, handler);
     }
     this.controls.dispose();
     this._clearFigure();
+    if (this.body) this.body.dispose(); // its geometry is shared with later players: not disposed
+    this.body = null;
     this.scene.traverse((o) => {
       if (o.geometry) o.geometry.dispose();
       if (o.material) {

@@ -7,12 +7,15 @@
 //   player.load(payload);                 // show a dance; replaces the previous one, keeps the camera
 //   player.setSelection([[4.0, 8.0]]);    // highlight time ranges (seconds) on the timeline
 //   player.setHighlightedJoints([16, 18]) // draw these joints in the highlight colour
-//   player.state();                       // {frame, time, playing, webgl, frames, fps, selection, id}
+//   player.state();                       // {frame, time, playing, webgl, body, frames, fps, selection, id}
 //   player.jointScreenPosition(16);       // {x, y} in viewport pixels, for tests
+//   player.bodyVertex(0);                 // {x, y, z} of a skinned SMPL body vertex (or null), for tests
 //   player.dispose();
 //
 // The root's data-frame / data-time attributes follow the shown frame and data-ready is "1" once a
-// dance is shown, so tests (and curious users) can read the player from outside.
+// dance is shown, so tests (and curious users) can read the player from outside. A payload with the
+// user's SMPL body (``mesh`` and ``rotations``) is drawn as that body once it has loaded (state().body
+// is then true); the 2D view always draws the stick figure.
 
 import { AudioClock, InternalClock } from "./clock.js";
 import { decodePayload, formatTime } from "./payload.js";
@@ -163,6 +166,7 @@ export function createPlayer(root, { onJointClick = () => {}, onSelect = () => {
         time,
         playing: clock.playing(),
         webgl: stage.webgl,
+        body: stage.bodyShown === true,
         frames: dance ? dance.frames : 0,
         fps: dance ? dance.fps : 0,
         selection: timeline.selection(),
@@ -171,6 +175,9 @@ export function createPlayer(root, { onJointClick = () => {}, onSelect = () => {
     },
     jointScreenPosition(index) {
       return stage.jointScreenPosition(index);
+    },
+    bodyVertex(index) {
+      return stage.bodyVertex ? stage.bodyVertex(index) : null;
     },
     dispose() {
       cancelAnimationFrame(rafId);
