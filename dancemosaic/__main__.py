@@ -107,12 +107,18 @@ def generate(args: argparse.Namespace) -> None:
         DanceEngine.from_pretrained(args.checkpoint) if args.checkpoint else DanceEngine.from_pretrained()
     )
     request = Request(args.text, song=args.song, seed=args.seed, duration=args.duration)
-    with tqdm(total=100, desc="generate", bar_format="{l_bar}{bar}| {elapsed}<{remaining}") as bar:
+    bars: list[tqdm] = []  # opened at the first progress report: a refused song prints no bar
 
-        def progress(fraction: float, _message: str) -> None:
-            bar.update(round(fraction * 100) - bar.n)
+    def progress(fraction: float, _message: str) -> None:
+        if not bars:
+            bars.append(tqdm(total=100, desc="generate", bar_format="{l_bar}{bar}| {elapsed}<{remaining}"))
+        bars[0].update(round(fraction * 100) - bars[0].n)
 
+    try:
         dance = engine.generate(request, SamplingOptions(steps=args.steps), progress)
+    finally:
+        for bar in bars:
+            bar.close()
     for path in export.write_all(dance, args.out, Path(args.song).stem):
         print(path)
 

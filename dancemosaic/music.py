@@ -89,7 +89,7 @@ def load_audio(
     """
     if sample_rate <= 0:
         raise ValueError(f"sample_rate must be a positive number of Hz, got {sample_rate}")
-    path = _check_path(path)
+    path = check_audio_path(path)
     info = _read_header(path)
     if info.duration > max_seconds:
         raise ValueError(
@@ -97,7 +97,7 @@ def load_audio(
             f"{_duration(max_seconds)}: trim it first"
         )
     samples = _decode(path, info.frames)  # (N, C)
-    audio = _repair_nonfinite(samples.mean(axis=1), path.name)  # (N,)
+    audio = _limit_peak(_repair_nonfinite(samples.mean(axis=1), path.name))  # (N,)
     if info.samplerate != sample_rate:
         audio = librosa.resample(audio, orig_sr=info.samplerate, target_sr=sample_rate, res_type="soxr_hq")
     if len(audio) < MIN_SECONDS * sample_rate:
@@ -294,7 +294,8 @@ def _prepare(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     return audio
 
 
-def _check_path(path: str | Path) -> Path:
+def check_audio_path(path: str | Path) -> Path:
+    """The path of an existing, non-empty file with a supported audio suffix (ValueError otherwise)."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"audio file not found: {path}")
@@ -332,10 +333,20 @@ def _decode(path: Path, header_frames: int) -> np.ndarray:
 
 
 def _unreadable(path: Path, error: Exception | str) -> ValueError:
+    detail = str(error)
+    if "Error opening" in detail:  # libsndfile's generic failure names the full path and "a pipe?"
+        detail = "no known audio header"
     return ValueError(
-        f"{path.name} could not be decoded as audio (corrupt, truncated or not an audio file: "
-        f"{error}); supported formats are {', '.join(SUPPORTED_EXTENSIONS)}"
+        f"{path.name} could not be decoded: it is corrupt, truncated or not audio ({detail.rstrip('.')}); "
+        f"export it again as {', '.join(SUPPORTED_EXTENSIONS)}"
     )
+
+
+def _limit_peak(audio: np.ndarray) -> np.ndarray:
+    """Scale float audio whose peak exceeds full scale back to 1: the features do not depend on
+    loudness, and huge values (a broken float file) would overflow the resampler."""
+    peak = float(np.abs(audio).max(initial=0.0))
+    return audio / peak if peak > 1.0 else audio
 
 
 def _duration(seconds: float) -> str:

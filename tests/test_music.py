@@ -159,7 +159,7 @@ def test_load_audio_error_messages(tmp_path):
     with pytest.raises(ValueError, match=r"empty \(0 bytes\)"):
         music.load_audio(tmp_path / "empty.mp3")
     (tmp_path / "notes.wav").write_text("these are not audio samples " * 20)
-    with pytest.raises(ValueError, match="could not be decoded as audio"):
+    with pytest.raises(ValueError, match="could not be decoded"):
         music.load_audio(tmp_path / "notes.wav")
     (tmp_path / "song.m4a").write_bytes(b"\0" * 100)
     with pytest.raises(ValueError, match=r"unsupported audio format '\.m4a'; use one of \.wav, \.flac"):

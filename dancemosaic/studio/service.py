@@ -30,7 +30,6 @@ from dancemosaic.studio.session import Session
 from dancemosaic.timing import FPS, frames_to_seconds
 
 Progress = Callable[[float, str], None]
-SONG_SUFFIXES = (".wav", ".ogg", ".flac", ".mp3")
 EXPORT_FORMATS = ("bvh", "glb", "npz", "pkl", "json", "mp4")
 MAX_VARIATIONS = 4
 _RANGE = re.compile(r"^\s*(-?\d+(?:\.\d*)?)\s*(?:-|–|to)\s*(-?\d+(?:\.\d*)?)\s*s?\s*$")
@@ -129,11 +128,7 @@ def check_ranges(ranges: list[tuple[float, float]], duration: float) -> list[tup
 def store_song(session: Session, upload: str | Path) -> str:
     """Copy an uploaded song into the session's folder (uploads may be cleaned away; the player
     serves the copy) under a name that cannot leave that folder."""
-    upload = Path(upload)
-    if upload.suffix.lower() not in SONG_SUFFIXES:
-        raise ValueError(f"{upload.name}: upload a {', '.join(SONG_SUFFIXES)} file")
-    if not upload.is_file():
-        raise ValueError(f"the song {upload.name} was not received; upload it again")
+    upload = music.check_audio_path(upload)
     stem = re.sub(r"[^A-Za-z0-9_-]+", "_", upload.stem)[:60].strip("_") or "song"
     folder = session.folder / "songs" / uuid.uuid4().hex[:8]
     folder.mkdir(parents=True)
