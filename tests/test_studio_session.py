@@ -54,3 +54,16 @@ def test_the_store_holds_at_most_max_sessions_dropping_the_idlest(tmp_path):
     assert len(store) == 2 and "a" not in store._sessions
     store.close("b")
     assert len(store) == 1
+
+
+def test_a_session_asking_too_fast_is_told_how_long_to_wait(tmp_path):
+    now = [0.0]
+    store = SessionStore(tmp_path, clock=lambda: now[0], requests_per_minute=6.0)
+    session, other = store.get("busy"), store.get("calm")
+    for _ in range(6):  # the burst
+        session.rate.take()
+    with pytest.raises(ValueError, match="too many requests from this session: wait 10 s"):
+        session.rate.take()
+    other.rate.take()  # other sessions are not slowed down
+    now[0] = 10.0
+    session.rate.take()

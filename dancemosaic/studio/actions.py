@@ -9,6 +9,7 @@ what to change and the session stays as it was.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -27,7 +28,8 @@ PRESETS = {
     "Legs": "legs",
     "Root trajectory": "root_trajectory",
 }
-VIEW_COUNT = 7  # player, summary, versions, candidates, beat plot, undo, redo
+SERVER_FAULT = "The server failed on this request (it is logged); your versions are unchanged. Try again."
+log = logging.getLogger(__name__)
 
 
 def preset_joints(preset: str) -> list[str]:
@@ -52,6 +54,11 @@ def user_errors(handler: Callable[..., Any]) -> Callable[..., Any]:
             return handler(*args, **kwargs)
         except ValueError as err:
             raise gr.Error(str(err), print_exception=False) from None
+        except gr.Error:
+            raise
+        except Exception as err:  # a bug or a fault: log it for us, reassure the user
+            log.exception("%s failed", handler.__name__)
+            raise gr.Error(SERVER_FAULT, print_exception=False) from err
 
     return wrapped
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import gradio as gr
 
-from dancemosaic.studio.actions import Actions, joint_indices
+from dancemosaic.studio.actions import Actions, joint_indices, user_errors
 from dancemosaic.studio.service import Controls, beat_alignment, parse_ranges
 from dancemosaic.studio.session import Session
 
@@ -45,14 +45,12 @@ def register(actions: Actions) -> None:
     """Add the endpoints to the Blocks being built."""
     studio = actions.studio
 
+    @user_errors
     def call(request: gr.Request, operation: Any) -> dict[str, Any]:
         session = actions.session(request)
-        try:
-            with session.lock:
-                operation(session)
-                return state(session)
-        except ValueError as err:
-            raise gr.Error(str(err), print_exception=False) from None
+        with session.lock:
+            operation(session)
+            return state(session)
 
     def generate(
         song: gr.FileData, text: str, request: gr.Request, seed: int = 0, steps: int = 10,
@@ -99,12 +97,12 @@ def register(actions: Actions) -> None:
 
     def export(fmt: str, request: gr.Request) -> gr.FileData:
         """The current version as bvh, glb, npz, pkl, json or mp4."""
+        return user_errors(_export)(fmt, request)
+
+    def _export(fmt: str, request: gr.Request) -> gr.FileData:
         session = actions.session(request)
-        try:
-            with session.lock:
-                return gr.FileData(path=str(studio.export(session, fmt)))
-        except ValueError as err:
-            raise gr.Error(str(err), print_exception=False) from None
+        with session.lock:
+            return gr.FileData(path=str(studio.export(session, fmt)))
 
     for fn in (generate, edit, extend):
         gr.api(fn, api_name=fn.__name__, **ENGINE_LANE)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -130,11 +131,23 @@ def store_song(session: Session, upload: str | Path) -> str:
     serves the copy) under a name that cannot leave that folder."""
     upload = music.check_audio_path(upload)
     stem = re.sub(r"[^A-Za-z0-9_-]+", "_", upload.stem)[:60].strip("_") or "song"
-    folder = session.folder / "songs" / uuid.uuid4().hex[:8]
-    folder.mkdir(parents=True)
-    target = folder / f"{stem}{upload.suffix.lower()}"
-    shutil.copyfile(upload, target)
+    with disk_errors("the song"):
+        folder = session.folder / "songs" / uuid.uuid4().hex[:8]
+        folder.mkdir(parents=True)
+        target = folder / f"{stem}{upload.suffix.lower()}"
+        shutil.copyfile(upload, target)
     return str(target)
+
+
+@contextmanager
+def disk_errors(what: str) -> Iterator[None]:
+    """A full or read-only temporary folder becomes a message, not a stack trace."""
+    try:
+        yield
+    except OSError as err:
+        raise ValueError(
+            f"the server could not store {what} ({err.strerror or err}); try again in a while"
+        ) from err
 
 
 class Studio:
@@ -236,12 +249,15 @@ class Studio:
             raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
         dance = session.history.dance
         stem = Path(dance.song).stem if dance.song else "dance"
-        path = session.export_folder() / f"{stem}.{fmt}"
         if fmt == "mp4":
-            from dancemosaic import render  # pyrender and OpenGL load only when a video is asked for
+            session.rate.take()  # a video costs seconds to minutes of the server's time
+        with disk_errors(f"the {fmt} export"):
+            path = session.export_folder() / f"{stem}.{fmt}"
+            if fmt == "mp4":
+                from dancemosaic import render  # pyrender and OpenGL load only when a video is asked for
 
-            return render.video(dance, path, dance.song, progress=progress)
-        return export.write(dance, path)
+                return render.video(dance, path, dance.song, progress=progress)
+            return export.write(dance, path)
 
     def _record(
         self, session: Session, make: Callable[[int, Progress], Dance], controls: Controls, label: str,
@@ -250,6 +266,7 @@ class Studio:
         """Make ``controls.variations`` candidates (seeds seed, seed+1, ...), then record the first
         as a version made from ``parent`` (None: a new dance)."""
         report = progress or (lambda fraction, message: None)
+        session.rate.take()
         n = controls.variations
         dances = make_candidates(make, controls.seed, n, report)
         seeds = f"seed {controls.seed}" if n == 1 else f"seeds {controls.seed}-{controls.seed + n - 1}"

@@ -84,6 +84,29 @@ class History:
 
 
 @dataclass
+class RateLimit:
+    """A token bucket: ``burst`` engine requests at once, refilled at ``per_minute``; a session
+    asking faster is told how long to wait (one public Space serves everyone)."""
+
+    per_minute: float = 20.0
+    burst: float = 6.0
+    clock: Callable[[], float] = time.monotonic
+    _tokens: float | None = None
+    _updated: float = 0.0
+
+    def take(self) -> None:
+        now = self.clock()
+        tokens = self.burst if self._tokens is None else self._tokens
+        tokens = min(self.burst, tokens + (now - self._updated) * self.per_minute / 60.0)
+        self._updated = now
+        if tokens < 1.0:
+            self._tokens = tokens
+            wait = (1.0 - tokens) * 60.0 / self.per_minute
+            raise ValueError(f"too many requests from this session: wait {wait:.0f} s and try again")
+        self._tokens = tokens - 1.0
+
+
+@dataclass
 class Session:
     folder: Path  # this session's files: its song copy and exports; removed when it expires
     history: History = field(default_factory=History)
@@ -92,6 +115,7 @@ class Session:
     candidates_label: str = ""  # what made them
     last_seen: float = field(default_factory=time.monotonic)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    rate: RateLimit = field(default_factory=RateLimit, repr=False)
 
     def export_folder(self) -> Path:
         folder = self.folder / "exports" / uuid.uuid4().hex[:8]
@@ -104,13 +128,14 @@ class SessionStore:
 
     def __init__(
         self, root: Path | None = None, ttl: float = 3 * 3600.0, max_sessions: int = 256,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.monotonic, requests_per_minute: float = 20.0,
     ) -> None:  # fmt: skip
         self.root = Path(root or tempfile.mkdtemp(prefix="dancemosaic-sessions-")).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         self.ttl = ttl
         self.max_sessions = max_sessions
         self._clock = clock
+        self.requests_per_minute = requests_per_minute
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
 
@@ -122,7 +147,8 @@ class SessionStore:
                 # A random folder name: files under root are served to the browser by URL.
                 folder = self.root / uuid.uuid4().hex
                 folder.mkdir()
-                session = self._sessions[session_id] = Session(folder, last_seen=self._clock())
+                rate = RateLimit(self.requests_per_minute, clock=self._clock)
+                session = self._sessions[session_id] = Session(folder, last_seen=self._clock(), rate=rate)
             session.last_seen = self._clock()
             return session
 
@@ -141,6 +167,8 @@ class SessionStore:
         excess = max(0, len(by_age) - self.max_sessions + 1)
         for i, (session_id, session) in enumerate(by_age):
             if i < excess or now - session.last_seen > self.ttl:
-                log.info("session expired; removing %s", session.folder.name)
+                log.info(
+                    "a session expired after %.0f s idle; its files are removed", now - session.last_seen
+                )
                 del self._sessions[session_id]
                 shutil.rmtree(session.folder, ignore_errors=True)
