@@ -43,7 +43,9 @@ def build_ui(
     ``smpl_model``: the user's SMPL model file, drawn by the player instead of the mannequin."""
     store = SessionStore() if store is None else store
     gr.set_static_paths([STATIC, store.root])  # the player's code, and each session's song copy
-    with gr.Blocks(title="DanceMosaic Studio") as page:
+    # Gradio keeps its own copies of uploads and returned files: drop those older than the sessions.
+    cache_cleanup = (1800, int(store.ttl))
+    with gr.Blocks(title="DanceMosaic Studio", delete_cache=cache_cleanup) as page:
         gr.Markdown(
             "# DanceMosaic Studio\nUpload a song, describe the dance, generate; then edit it turn by turn."
         )
