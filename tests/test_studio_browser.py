@@ -110,6 +110,16 @@ def test_generate_play_edit_and_undo_in_the_browser(studio_url):
         )
         assert checkbox.is_checked()
 
+        page.locator("#dm-segments textarea").fill("30-40")  # past the 20 s song: refused, history kept
+        page.locator("#dm-regenerate").click()
+        page.get_by_text("use Extend to add dance after the end").first.wait_for(timeout=TIMEOUT_MS)
+        assert page.locator("#dm-player, #dm-summary").get_by_text("Error", exact=True).count() == 0
+        assert "Version 1 of 2" in page.locator("#dm-summary").inner_text()
+
+        page.get_by_role("tab", name="Beats").click()
+        page.locator(".js-plotly-plot").first.wait_for(timeout=TIMEOUT_MS)
+        screenshot(page, "studio-6-beats.png")
+
         page.get_by_role("tab", name="Export").click()
         page.get_by_label("glTF binary (animated skeleton)").check()
         page.locator("#dm-export").click()

@@ -63,6 +63,24 @@ def user_errors(handler: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
+def page_errors(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """For the page: a bad request becomes a warning toast saying what to change, and every view
+    keeps what it showed (no error badges over the player); a server fault stays an error."""
+    checked = user_errors(handler)
+
+    @functools.wraps(handler)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return checked(*args, **kwargs)
+        except gr.Error as err:
+            if err.message == SERVER_FAULT:
+                raise
+            gr.Warning(err.message)
+            return gr.skip()
+
+    return wrapped
+
+
 class Actions:
     def __init__(self, studio: Studio, store: SessionStore, mesh_url: str | None = None) -> None:
         self.studio = studio
@@ -92,7 +110,7 @@ class Actions:
             operation(session)
             return self.views(session)
 
-    @user_errors
+    @page_errors
     def generate(
         self, song: str | None, text: str, seed: float, steps: float, text_weight: float,
         music_weight: float, pose_weight: float, temperature: float, variations: float,
@@ -107,13 +125,13 @@ class Actions:
             s, song, text, controls, pose_bvh=pose_bvh or None, pose_joints=joints, progress=_report(progress)
         ))  # fmt: skip
 
-    @user_errors
+    @page_errors
     def start_from_bvh(self, bvh: str | None, song: str | None, text: str, request: gr.Request) -> tuple:
         if not bvh:
             raise ValueError("upload a BVH file to start from")
         return self.run(request, lambda s: self.studio.start_from_bvh(s, bvh, song, text))
 
-    @user_errors
+    @page_errors
     def regenerate(
         self, segments: str, text: str, joints: list[str], seed: float, steps: float, text_weight: float,
         music_weight: float, pose_weight: float, temperature: float, variations: float,
@@ -125,7 +143,7 @@ class Actions:
             s, ranges, text.strip() or None, kept, controls, _report(progress)
         ))  # fmt: skip
 
-    @user_errors
+    @page_errors
     def extend(
         self, seconds: float | None, whole_song: bool, text: str, seed: float, steps: float,
         text_weight: float, music_weight: float, pose_weight: float, temperature: float,
@@ -137,27 +155,27 @@ class Actions:
             s, seconds, text.strip() or None, controls, _report(progress)
         ))  # fmt: skip
 
-    @user_errors
+    @page_errors
     def undo(self, request: gr.Request) -> tuple:
         return self.run(request, lambda s: s.history.undo())
 
-    @user_errors
+    @page_errors
     def redo(self, request: gr.Request) -> tuple:
         return self.run(request, lambda s: s.history.redo())
 
-    @user_errors
+    @page_errors
     def checkout(self, event: gr.SelectData, request: gr.Request) -> tuple:
         index = event.index[0] if isinstance(event.index, list | tuple) else event.index
         return self.run(request, lambda s: s.history.checkout(int(index)))
 
-    @user_errors
+    @page_errors
     def pick(self, choice: str | None, request: gr.Request) -> tuple:
         if not choice:
             raise ValueError("generate with 2 or more variations, then pick one")
         index = int(choice.split()[1]) - 1  # "Candidate 2 · BAS 0.31"
         return self.run(request, lambda s: self.studio.pick(s, index))
 
-    @user_errors
+    @page_errors
     def export(
         self,
         fmt: str,
