@@ -104,11 +104,16 @@ class Actions:
             gr.Button(interactive=history.can_redo),
         )
 
-    def run(self, request: gr.Request, operation: Callable[[Session], object]) -> tuple:
+    def run(
+        self, request: gr.Request, operation: Callable[[Session], object],
+        selection: list[tuple[float, float]] = (),
+    ) -> tuple:  # fmt: skip
+        """Run ``operation`` on the caller's session; the views after it (``selection`` stays
+        highlighted on the timeline)."""
         session = self.session(request)
         with session.lock:
             operation(session)
-            return self.views(session)
+            return self.views(session, selection)
 
     @page_errors
     def generate(
@@ -141,7 +146,7 @@ class Actions:
         ranges, kept = parse_ranges(segments), joint_indices(joints)
         return self.run(request, lambda s: self.studio.edit(
             s, ranges, text.strip() or None, kept, controls, _report(progress)
-        ))  # fmt: skip
+        ), ranges)  # fmt: skip
 
     @page_errors
     def extend(
