@@ -29,3 +29,31 @@ def make_motion() -> Callable[..., Motion]:
         return Motion(rotation.axis_angle_to_matrix(axis_angle), root, fps)
 
     return make
+
+
+# Browser fixtures (Debian chromium through Playwright; tests skip where it is missing).
+
+
+@pytest.fixture(scope="module")
+def playwright():
+    from tests.browser import playwright_session
+
+    with playwright_session() as session:
+        yield session
+
+
+@pytest.fixture(scope="module")
+def webgl_browser(playwright):
+    from tests.browser import launch_chromium
+
+    with launch_chromium(playwright) as browser:
+        yield browser
+
+
+@pytest.fixture(scope="module")
+def plain_browser(playwright):
+    """A chromium with WebGL switched off: the player falls back to its 2D view."""
+    from tests.browser import NO_WEBGL_ARGS, launch_chromium
+
+    with launch_chromium(playwright, *NO_WEBGL_ARGS) as browser:
+        yield browser

@@ -24,10 +24,7 @@ from dancemosaic import percussion, rotation, skeleton
 from dancemosaic.smpl_mesh import SmplMesh, load_smpl_mesh, mesh_payload, rotations_payload, skin
 from dancemosaic.timing import FPS, SAMPLE_RATE, seconds_to_frames
 from tests.browser import (
-    NO_WEBGL_ARGS,
-    launch_chromium,
     open_page,
-    playwright_session,
     screenshot,
     static_server,
 )
@@ -153,25 +150,6 @@ def scene(tmp_path_factory) -> Iterator[tuple[str, SmplMesh, np.ndarray, np.ndar
         (data / name).write_text(json.dumps(make_payload(local, root, mesh_url, "data/song.wav")))
     with static_server({"/": STATIC, "/data/": data}) as base:
         yield base, mesh, local, root
-
-
-@pytest.fixture(scope="module")
-def playwright():
-    with playwright_session() as session:
-        yield session
-
-
-@pytest.fixture(scope="module")
-def webgl_browser(playwright):
-    with launch_chromium(playwright) as browser:
-        yield browser
-
-
-@pytest.fixture(scope="module")
-def plain_browser(playwright):
-    """A chromium without WebGL: the player falls back to its 2D view."""
-    with launch_chromium(playwright, *NO_WEBGL_ARGS) as browser:
-        yield browser
 
 
 def open_player(browser, site: str, payload: str):

@@ -22,10 +22,7 @@ import torch
 from dancemosaic import percussion, rotation, skeleton
 from dancemosaic.timing import FPS, SAMPLE_RATE, seconds_to_frames
 from tests.browser import (
-    NO_WEBGL_ARGS,
-    launch_chromium,
     open_page,
-    playwright_session,
     screenshot,
     static_server,
 )
@@ -77,12 +74,6 @@ def make_payload(audio: str | None, beats: list[float]) -> dict:
 
 
 @pytest.fixture(scope="module")
-def playwright():
-    with playwright_session() as session:
-        yield session
-
-
-@pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Iterator[str]:
     """Base URL serving the static folder at / and the song and payloads at /data/."""
     data = tmp_path_factory.mktemp("player")
@@ -93,19 +84,6 @@ def site(tmp_path_factory) -> Iterator[str]:
     (data / "silent.json").write_text(json.dumps(make_payload(None, beats.tolist())))
     with static_server({"/": STATIC, "/data/": data}) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def webgl_browser(playwright):
-    with launch_chromium(playwright) as browser:
-        yield browser
-
-
-@pytest.fixture(scope="module")
-def plain_browser(playwright):
-    """A chromium with WebGL switched off: the player must fall back to its 2D view."""
-    with launch_chromium(playwright, *NO_WEBGL_ARGS) as browser:
-        yield browser
 
 
 def open_player(browser, site: str, payload: str = "payload.json"):
