@@ -7,7 +7,6 @@
 import argparse
 import logging
 import os
-import threading
 from pathlib import Path
 
 from dancemosaic.dance import Request
@@ -39,9 +38,9 @@ if __name__ == "__main__":
     page = build_ui(engine, store, demo_folder=DEMO_SONGS, smpl_model=args.smpl_model)
     if engine is not None:
         # The first request would otherwise pay for librosa's beat-tracker compile and torch's
-        # first-call set-up (about 10 s on a laptop CPU): pay it while the page loads instead.
+        # first-call set-up (seconds on a laptop CPU): pay it before serving, not in the page.
+        logging.info("warming up the engine")
         warm_up = Request("a person dances", song=demo_song_paths(DEMO_SONGS)[0], duration=2.0)
-        options = SamplingOptions(steps=1)
-        threading.Thread(target=engine.generate, args=(warm_up, options), daemon=True).start()
+        engine.generate(warm_up, SamplingOptions(steps=1))
     # A 20-minute song (the engine's limit) as 44.1 kHz stereo WAV is 212 MB.
     page.queue(default_concurrency_limit=4, max_size=64).launch(max_file_size="250mb")

@@ -4,7 +4,7 @@
 
 Starts `python app.py` in a subprocess and reports:
   - server start: seconds from launching the process until the page answers HTTP 200
-    (loading the engine and the text encoder happens here);
+    (imports, loading the engine and the text encoder, and a warm-up generation happen here);
   - page interactive: seconds from that moment until the page has loaded in chromium and the
     Generate button is visible and enabled (the issue's target: 3 s);
   - generate + first frame: for a 10 s song already uploaded, seconds from clicking Generate until
