@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from dancemosaic.studio import session as session_module
 from dancemosaic.studio.session import History, SessionStore
 
 
@@ -67,3 +68,15 @@ def test_a_session_asking_too_fast_is_told_how_long_to_wait(tmp_path):
     other.rate.take()  # other sessions are not slowed down
     now[0] = 10.0
     session.rate.take()
+
+
+def test_a_full_history_refuses_new_versions_before_any_work(monkeypatch):
+    monkeypatch.setattr(session_module, "MAX_VERSIONS", 3)
+    history = History()
+    for label in "abc":
+        history.push(object(), label)
+    with pytest.raises(ValueError, match="holds 3 versions"):
+        history.check_room()
+    with pytest.raises(ValueError, match="export the ones you want"):
+        history.push(object(), "d")
+    assert [v.label for v in history.versions] == ["a", "b", "c"]

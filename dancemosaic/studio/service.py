@@ -266,6 +266,7 @@ class Studio:
         """Make ``controls.variations`` candidates (seeds seed, seed+1, ...), then record the first
         as a version made from ``parent`` (None: a new dance)."""
         report = progress or (lambda fraction, message: None)
+        session.history.check_room()
         session.rate.take()
         n = controls.variations
         dances = make_candidates(make, controls.seed, n, report)

@@ -34,11 +34,22 @@ class Version:
     parent: int | None
 
 
+MAX_VERSIONS = 200  # a 5-minute dance holds about 7 MB: this bounds one session's memory
+
+
 @dataclass
 class History:
     versions: list[Version] = field(default_factory=list)
     current: int | None = None
     _redo: list[int] = field(default_factory=list)
+
+    def check_room(self) -> None:
+        """Raise before any work when the history is full (nothing is ever dropped silently)."""
+        if len(self.versions) >= MAX_VERSIONS:
+            raise ValueError(
+                f"this session holds {MAX_VERSIONS} versions, the most it keeps: export the ones you "
+                "want and reload the page to start a new session"
+            )
 
     @property
     def dance(self) -> Dance:
@@ -48,6 +59,7 @@ class History:
 
     def push(self, dance: Dance, label: str, parent: int | None = -1) -> int:
         """Add a version made from ``parent`` (default: the current one); it becomes current."""
+        self.check_room()
         self.versions.append(Version(dance, label, self.current if parent == -1 else parent))
         self.current = len(self.versions) - 1
         self._redo.clear()
