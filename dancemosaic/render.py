@@ -4,8 +4,9 @@ OpenGL is chosen once per process: ``DANCEMOSAIC_GL`` (``egl`` or ``osmesa``) if
 of EGL and OSMesa that can create a context, probed in a child process so a broken driver cannot take
 the server down. pyrender and OpenGL are imported only when a video is asked for, after
 ``PYOPENGL_PLATFORM`` is set (PyOpenGL reads it once, at import). Known fixes: pyrender 0.1.45 pins
-PyOpenGL 3.1.0, whose OSMesa support is broken (install PyOpenGL 3.1.10 after it), and it uses
-``np.infty``, which numpy 2 removed. Frames stream into imageio-ffmpeg (libx264, yuv420p); the song is
+PyOpenGL 3.1.0, whose OSMesa support is broken, so requirements.txt installs ``arcade-pyrender``
+(the same module without that pin) with PyOpenGL 3.1.10; and pyrender uses ``np.infty``, which
+numpy 2 removed. Frames stream into imageio-ffmpeg (libx264, yuv420p); the song is
 then muxed in (AAC, cut to the dance's length) by the same ffmpeg binary.
 """
 
@@ -31,7 +32,7 @@ GL_ENV = "DANCEMOSAIC_GL"
 PLATFORMS = ("egl", "osmesa")  # in the order they are tried
 INSTALL_HINT = (
     "no offscreen OpenGL platform works here: install EGL (Debian: apt-get install libegl1 libegl-mesa0) "
-    "or OSMesa (apt-get install libosmesa6), and pip install pyrender PyOpenGL==3.1.10"
+    "or OSMesa (apt-get install libosmesa6), and pip install arcade-pyrender==0.1.45 PyOpenGL==3.1.10"
 )
 BACKGROUND = (0.93, 0.94, 0.96)
 LEFT, RIGHT, CENTRE = (0.20, 0.45, 0.85), (0.88, 0.38, 0.20), (0.82, 0.82, 0.84)  # linear RGB
