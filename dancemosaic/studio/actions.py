@@ -28,6 +28,7 @@ PRESETS = {
     "Legs": "legs",
     "Root trajectory": "root_trajectory",
 }
+ENGINE_LANE = "engine"  # generate and edit share one queue lane: one engine, one request at a time
 SERVER_FAULT = "The server failed on this request (it is logged); your versions are unchanged. Try again."
 log = logging.getLogger(__name__)
 

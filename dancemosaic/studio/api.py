@@ -17,11 +17,9 @@ from typing import Any
 
 import gradio as gr
 
-from dancemosaic.studio.actions import Actions, joint_indices, user_errors
+from dancemosaic.studio.actions import ENGINE_LANE, Actions, joint_indices, user_errors
 from dancemosaic.studio.service import Controls, beat_alignment, parse_ranges
 from dancemosaic.studio.session import Session
-
-ENGINE_LANE = {"concurrency_id": "engine", "concurrency_limit": 1}
 
 
 def state(session: Session) -> dict[str, Any]:
@@ -95,17 +93,15 @@ def register(actions: Actions) -> None:
         """This session's versions and the current one."""
         return call(request, lambda s: None)
 
+    @user_errors
     def export(fmt: str, request: gr.Request) -> gr.FileData:
         """The current version as bvh, glb, npz, pkl, json or mp4."""
-        return user_errors(_export)(fmt, request)
-
-    def _export(fmt: str, request: gr.Request) -> gr.FileData:
         session = actions.session(request)
         with session.lock:
             return gr.FileData(path=str(studio.export(session, fmt)))
 
     for fn in (generate, edit, extend):
-        gr.api(fn, api_name=fn.__name__, **ENGINE_LANE)
+        gr.api(fn, api_name=fn.__name__, concurrency_id=ENGINE_LANE, concurrency_limit=1)
     for fn in (undo, redo, pick, history, export):
         gr.api(fn, api_name=fn.__name__)
 

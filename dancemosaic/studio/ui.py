@@ -11,7 +11,7 @@ import gradio as gr
 from dancemosaic.engine import DanceEngine
 from dancemosaic.smpl_mesh import load_smpl_mesh, mesh_payload
 from dancemosaic.studio import api
-from dancemosaic.studio.actions import JOINT_CHOICES, PRESETS, Actions, preset_joints
+from dancemosaic.studio.actions import ENGINE_LANE, JOINT_CHOICES, PRESETS, Actions, preset_joints
 from dancemosaic.studio.demo_songs import DEMO_SONGS, demo_song_paths
 from dancemosaic.studio.inspect import build_inspect_tab
 from dancemosaic.studio.player import SET_KEPT_JOINTS_JS, SET_SELECTION_JS, STATIC, player_component
@@ -23,7 +23,6 @@ GENRES = (
     "a person dances salsa", "a person dances ballet", "a person dances hip-hop", "a person dances jazz",
     "a person dances modern dance", "a person dances energetically", "a person jumps", "a person walks",
 )  # fmt: skip
-ENGINE_LANE = "engine"  # generate and edit events share one queue lane: one engine, one at a time
 NO_CHECKPOINT = (
     "No model checkpoint was found, so generation is off. Train one with "
     "`python -m dancemosaic train --export assets/checkpoints/starter`."
