@@ -120,15 +120,18 @@ class Actions:
     def generate(
         self, song: str | None, text: str, seed: float, steps: float, text_weight: float,
         music_weight: float, pose_weight: float, temperature: float, variations: float,
-        pose_bvh: str | None, pose_joints: list[str], request: gr.Request,
+        pose_bvh: str | None, guide: bool, pose_joints: list[str], request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008
     ) -> tuple:  # fmt: skip
         if not song:
             raise ValueError("upload a song first (wav, ogg, flac or mp3), or pick a demo song")
         controls = _controls(seed, steps, text_weight, music_weight, pose_weight, temperature, variations)
         joints = joint_indices(pose_joints)
+        if guide and not pose_bvh:
+            raise ValueError("upload a BVH take to guide the dance, or untick 'let the take guide Generate'")
+        take = pose_bvh if guide else None
         return self.run(request, lambda s: self.studio.generate(
-            s, song, text, controls, pose_bvh=pose_bvh or None, pose_joints=joints, progress=_report(progress)
+            s, song, text, controls, pose_bvh=take, pose_joints=joints, progress=_report(progress)
         ))  # fmt: skip
 
     @page_errors

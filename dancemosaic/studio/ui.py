@@ -88,7 +88,10 @@ def _studio(actions: Actions, demo_folder: Path) -> None:
             with gr.Accordion("Start from a BVH take", open=False):
                 bvh = gr.File(label="BVH (CMU, CC_Base, Bandai, Mixamo or SMPL names)", file_types=[".bvh"])
                 start = gr.Button("Start from this take")
-                gr.Markdown("Or tick joints below and press Generate: the take then guides those joints.")
+                guide = gr.Checkbox(
+                    False,
+                    label="Or let the take guide Generate: the joints ticked under Edit, or the whole body",
+                )
             generate = gr.Button("Generate", variant="primary", elem_id="dm-generate")
         with gr.Column(scale=2, min_width=480):
             player = player_component()
@@ -113,7 +116,7 @@ def _studio(actions: Actions, demo_folder: Path) -> None:
     lane = {"concurrency_id": ENGINE_LANE, "concurrency_limit": 1, "api_visibility": "private"}
     private = {"api_visibility": "private"}
     genre.change(lambda g: g, genre, text, **private)
-    generate.click(actions.generate, [song, text, *controls, bvh, edit["joints"]], view, **lane)
+    generate.click(actions.generate, [song, text, *controls, bvh, guide, edit["joints"]], view, **lane)
     start.click(actions.start_from_bvh, [bvh, song, text], view, **private)
     edit["regenerate"].click(
         actions.regenerate, [edit["segments"], edit["text"], edit["joints"], *controls], view, **lane
