@@ -17,6 +17,7 @@ from typing import Any
 
 import gradio as gr
 
+from dancemosaic.guidance import GuidanceOptions
 from dancemosaic.studio.actions import ENGINE_LANE, Actions, joint_indices, user_errors
 from dancemosaic.studio.service import Controls, beat_alignment, parse_ranges
 from dancemosaic.studio.session import Session
@@ -52,8 +53,8 @@ def register(actions: Actions) -> None:
 
     def generate(
         song: gr.FileData, text: str, request: gr.Request, seed: int = 0, steps: int = 10,
-        text_weight: float = 2.0, music_weight: float = 1.0, temperature: float = 1.0, variations: int = 1,
-        duration: float | None = None,
+        text_weight: float = GuidanceOptions.text, music_weight: float = GuidanceOptions.music,
+        temperature: float = 1.0, variations: int = 1, duration: float | None = None,
     ) -> dict[str, Any]:  # fmt: skip
         """Generate a dance for a song; it becomes this session's current version."""
         controls = Controls(

@@ -42,9 +42,9 @@ class Controls:
 
     seed: int = 0
     steps: int = 10
-    text_weight: float = 2.0
-    music_weight: float = 1.0
-    pose_weight: float = 2.0
+    text_weight: float = GuidanceOptions.text
+    music_weight: float = GuidanceOptions.music
+    pose_weight: float = GuidanceOptions.pose
     temperature: float = 1.0
     variations: int = 1
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import gradio as gr
 
 from dancemosaic.engine import DanceEngine
+from dancemosaic.guidance import GuidanceOptions
 from dancemosaic.smpl_mesh import load_smpl_mesh, mesh_payload
 from dancemosaic.studio import api
 from dancemosaic.studio.actions import ENGINE_LANE, JOINT_CHOICES, PRESETS, Actions, preset_joints
@@ -150,9 +151,9 @@ def _controls() -> list[gr.components.Component]:
             seed = gr.Number(value=0, precision=0, label="Seed", minimum=0)
             steps = gr.Slider(1, 20, value=10, step=1, label="Decoding steps")
         with gr.Row():
-            text_weight = gr.Slider(0, 5, value=2.0, step=0.1, label="Text guidance")
-            music_weight = gr.Slider(0, 5, value=1.0, step=0.1, label="Music guidance")
-            pose_weight = gr.Slider(0, 5, value=2.0, step=0.1, label="Pose guidance")
+            text_weight = gr.Slider(0, 5, value=GuidanceOptions.text, step=0.1, label="Text guidance")
+            music_weight = gr.Slider(0, 5, value=GuidanceOptions.music, step=0.1, label="Music guidance")
+            pose_weight = gr.Slider(0, 5, value=GuidanceOptions.pose, step=0.1, label="Pose guidance")
         with gr.Row():
             temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="Temperature")
             variations = gr.Slider(1, MAX_VARIATIONS, value=1, step=1, label="Variations")
