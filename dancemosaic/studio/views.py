@@ -112,7 +112,9 @@ def beat_figure(dance: Dance | None) -> go.Figure | None:
         for frame in info.beat_frames[info.beat_frames < len(joints)]:
             figure.add_vline(x=frame / FPS, line={"color": "#9ca3af", "width": 1, "dash": "dot"})
     bas = beat_alignment(dance)
-    title = "Music beats (dotted) and the dance's kinematic beats" + (f": BAS {bas:.3f}" if bas else "")
+    title = "Music beats (dotted) and the dance's kinematic beats"
+    if bas is not None:
+        title += f": BAS {bas:.3f}"
     margin = {"l": 40, "r": 10, "t": 40, "b": 40}
     figure.update_layout(title=title, xaxis_title="seconds", height=300, margin=margin,
                          legend={"orientation": "h", "y": -0.3})  # fmt: skip
