@@ -1,6 +1,8 @@
 // The fallback view for browsers without WebGL 2: the skeleton seen from the front (x right, y up) on a
 // 2D canvas. Same interface as Stage3D, so the player, clock and timeline do not care which is shown.
 
+import { listenForJointClicks } from "./picking.js";
+
 const PICK_RADIUS = 10; // px: a click this close to a joint's centre picks it
 const MARGIN = 0.15; // metres of space kept above the head and below the floor
 const TICK_SPACING = 0.5; // metres between the floor's tick marks, which show travel
@@ -30,7 +32,7 @@ export class Stage2D {
     this.kept = new Set();
     this.view = { scale: 1, centerX: 0, fixedCenter: true, top: 2 };
     this.dirty = true;
-    this._listen();
+    this._handlers = listenForJointClicks(this);
   }
 
   setDance(dance) {
@@ -149,29 +151,6 @@ export class Stage2D {
     const rect = this.canvas.getBoundingClientRect();
     const [x, y] = this._toScreen(...this._joint(j));
     return { x: rect.left + x, y: rect.top + y };
-  }
-
-  _listen() {
-    let press = null;
-    this._handlers = {
-      pointerdown: (e) => (press = { x: e.clientX, y: e.clientY }),
-      pointerup: (e) => {
-        if (press && Math.hypot(e.clientX - press.x, e.clientY - press.y) < 4) {
-          const j = this._pick(e.clientX, e.clientY);
-          if (j !== null) this.onPick(j);
-        }
-        press = null;
-      },
-      pointermove: (e) => {
-        if (e.buttons !== 0) return;
-        const j = this._pick(e.clientX, e.clientY);
-        this.canvas.style.cursor = j === null ? "" : "pointer";
-        this.canvas.title = j === null ? "" : this.dance.names[j];
-      },
-    };
-    for (const [name, handler] of Object.entries(this._handlers)) {
-      this.canvas.addEventListener(name, handler);
-    }
   }
 
   /** The joint nearest to (clientX, clientY) within PICK_RADIUS pixels, or null. */

@@ -8,8 +8,8 @@
 import * as THREE from "./vendor/three/three.module.js";
 import { OrbitControls } from "./vendor/three/OrbitControls.js";
 import { Body, loadBodyTemplate } from "./body.js";
+import { listenForJointClicks } from "./picking.js";
 
-const CLICK_SLOP = 4; // pointer movement (px) below which a press is a click, not an orbit drag
 const PICK_RADIUS = 8; // px: a click this close to a joint's centre picks it even if it misses the sphere
 const FOLLOW_RATE = 3; // 1/s: how fast the orbit target glides after the pelvis
 const JOINT_RADIUS = 0.035; // metres
@@ -91,7 +91,7 @@ export class Stage3D {
     this.framedOnce = false; // the camera is placed for the first dance only, then left to the user
     this.lastTick = performance.now();
     this.dirty = true;
-    this._listen();
+    this._handlers = listenForJointClicks(this);
   }
 
   _addLights() {
@@ -350,29 +350,6 @@ export class Stage3D {
   }
 
   // --- picking: a press that barely moves is a click on a joint; anything longer orbits ----------
-
-  _listen() {
-    let press = null;
-    this._handlers = {
-      pointerdown: (e) => (press = { x: e.clientX, y: e.clientY }),
-      pointerup: (e) => {
-        if (press && Math.hypot(e.clientX - press.x, e.clientY - press.y) < CLICK_SLOP) {
-          const j = this._pick(e.clientX, e.clientY);
-          if (j !== null) this.onPick(j);
-        }
-        press = null;
-      },
-      pointermove: (e) => {
-        if (e.buttons !== 0 || !this.dance) return;
-        const j = this._pick(e.clientX, e.clientY);
-        this.canvas.style.cursor = j === null ? "" : "pointer";
-        this.canvas.title = j === null ? "" : this.dance.names[j];
-      },
-    };
-    for (const [name, handler] of Object.entries(this._handlers)) {
-      this.canvas.addEventListener(name, handler);
-    }
-  }
 
   /** Index of the joint under (clientX, clientY), or null. */
   _pick(clientX, clientY) {

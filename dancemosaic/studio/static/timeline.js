@@ -3,13 +3,13 @@
 // range (shift + drag adds one). Drawn on a canvas because it repaints every animation frame.
 
 import { formatTime, normalizeRanges } from "./payload.js";
+import { CLICK_SLOP } from "./picking.js";
 
 const HEIGHT = 64; // CSS pixels; viewer.css gives the canvas the same height
 const PAD = 8; // horizontal inset so the playhead stays visible at 0 and at the end
 const SEGMENT_BAND = [0, 22]; // y range of the segment blocks and their prompts
 const BEAT_BAND = [22, 46]; // y range of the beat ticks
 const LABEL_Y = 56; // baseline of the m:ss.s labels
-const CLICK_SLOP = 4; // pointer movement (px) below which a press counts as a click, not a drag
 
 const COLORS = {
   background: "#fafafa",
