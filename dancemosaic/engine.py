@@ -11,7 +11,6 @@ import hashlib
 import logging
 import threading
 from collections.abc import Callable
-from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -32,12 +31,6 @@ log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
 DEFAULT_OPTIONS = SamplingOptions()
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "assets" / "checkpoints" / "starter"
-
-
-@lru_cache(maxsize=8)
-def _song_features(path: str, modified: float) -> torch.Tensor:
-    """Music features of a song file, cached by path and modification time."""
-    return torch.from_numpy(music.extract_features(music.load_audio(path)).features)
 
 
 class DanceEngine:
@@ -182,7 +175,7 @@ class DanceEngine:
         path = Path(song)
         if not path.is_file():
             raise ValueError(f"song not found: {path}")
-        features = _song_features(str(path.resolve()), path.stat().st_mtime)
+        features = torch.from_numpy(music.analyse_file(path).features)
         frames = len(features) if duration is None else min(len(features), seconds_to_frames(duration))
         return frames, features[:frames]
 

@@ -18,6 +18,7 @@ whose eighth notes are nearly as loud as their beats come out at double tempo.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import warnings
@@ -28,7 +29,7 @@ import librosa
 import numpy as np
 import soundfile as sf
 
-from dancemosaic.timing import FPS, HOP_LENGTH, SAMPLE_RATE, samples_to_frames
+from dancemosaic.timing import FPS, HOP_LENGTH, SAMPLE_RATE, frames_to_seconds, samples_to_frames
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +78,10 @@ class MusicFeatures:
     def num_frames(self) -> int:
         return self.features.shape[0]
 
+    @property
+    def seconds(self) -> float:
+        return frames_to_seconds(self.num_frames)
+
 
 def load_audio(
     path: str | Path, sample_rate: int = SAMPLE_RATE, max_seconds: float = MAX_SECONDS
@@ -106,6 +111,19 @@ def load_audio(
             f"songs must last at least {MIN_SECONDS:g} s"
         )
     return audio.astype(np.float32, copy=False)
+
+
+def analyse_file(path: str | Path) -> MusicFeatures:
+    """``extract_features(load_audio(path))``, cached by file and modification time: the engine and
+    the studio both ask about the same song, and a song is analysed once. Treat the result as
+    read-only (it is shared)."""
+    path = Path(path).resolve()
+    return _analyse_file(str(path), path.stat().st_mtime if path.is_file() else 0.0)
+
+
+@functools.lru_cache(maxsize=16)
+def _analyse_file(path: str, modified: float) -> MusicFeatures:
+    return extract_features(load_audio(path))
 
 
 def extract_features(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> MusicFeatures:

@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +27,7 @@ from dancemosaic.mocap import import_bvh
 from dancemosaic.sampling import SamplingOptions
 from dancemosaic.studio.gpu import gpu
 from dancemosaic.studio.session import Session
-from dancemosaic.timing import FPS, frames_to_seconds
+from dancemosaic.timing import FPS
 
 Progress = Callable[[float, str], None]
 EXPORT_FORMATS = ("bvh", "glb", "npz", "pkl", "json", "mp4")
@@ -59,30 +58,9 @@ class Controls:
         return SamplingOptions(steps=self.steps, temperature=self.temperature, guidance=guidance)
 
 
-@dataclass(frozen=True, eq=False)
-class SongInfo:
-    """What the page shows of a song: its length, beat grid and onset strength (per frame)."""
-
-    duration: float
-    tempo_bpm: float
-    beat_frames: np.ndarray  # (B,) motion frames
-    onset_strength: np.ndarray  # (T,)
-
-
-@lru_cache(maxsize=32)
-def _song_info(path: str, modified: float) -> SongInfo:
-    features = music.extract_features(music.load_audio(path))
-    return SongInfo(
-        frames_to_seconds(features.num_frames),
-        features.tempo_bpm,
-        features.beat_frames,
-        features.onset_strength,
-    )
-
-
-def song_info(path: str | Path) -> SongInfo:
-    path = Path(path)
-    return _song_info(str(path), path.stat().st_mtime)
+def song_info(path: str | Path) -> music.MusicFeatures:
+    """The song's analysis (length, beat grid, onset strength), shared with the engine's cache."""
+    return music.analyse_file(path)
 
 
 def beat_alignment(dance: Dance) -> float | None:
@@ -164,7 +142,7 @@ class Studio:
         """New dances for a song (or ``duration`` seconds without one); the first becomes current."""
         path = store_song(session, song) if song else None
         request = Request(text, song=path, seed=controls.seed, duration=duration)
-        length = song_info(path).duration if path else duration  # refuses a broken song before decoding
+        length = song_info(path).seconds if path else duration  # refuses a broken song before decoding
         if duration is not None:
             length = min(length, duration)
         if pose_bvh is not None:
@@ -180,7 +158,7 @@ class Studio:
         motion, _ = import_bvh(bvh)
         path = store_song(session, song) if song else None
         if path is not None:
-            motion = motion.slice(0, min(motion.num_frames, round(song_info(path).duration * FPS)))
+            motion = motion.slice(0, min(motion.num_frames, round(song_info(path).seconds * FPS)))
         dance = self.engine.dance_from_motion(motion, text, path)
         session.history.push(dance, f"Start from {Path(bvh).name}", parent=None)
         session.candidates = ()
@@ -216,12 +194,12 @@ class Studio:
         if seconds is None:
             if base.song is None:
                 raise ValueError("this dance has no song: give the seconds to add")
-            end = song_info(base.song).duration
+            end = song_info(base.song).seconds
         elif seconds <= 0:
             raise ValueError(f"extend by a positive number of seconds, not {seconds:g}")
         else:
             end = base.duration + seconds
-        if base.song is not None and base.duration >= song_info(base.song).duration - 1.0 / FPS:
+        if base.song is not None and base.duration >= song_info(base.song).seconds - 1.0 / FPS:
             raise ValueError("the dance already lasts the whole song; select a segment to regenerate")
         edit = Edit(base.duration, end, text or None, (), controls.seed)
         label = f"Extend to {end:.1f} s: {edit.text or 'same prompt'}"
