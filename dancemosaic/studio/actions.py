@@ -17,7 +17,7 @@ import gradio as gr
 
 from dancemosaic.skeleton import BODY_PARTS, JOINT_NAMES, NUM_BODY_JOINTS
 from dancemosaic.studio import views
-from dancemosaic.studio.service import Controls, Studio, parse_ranges
+from dancemosaic.studio.service import Controls, Studio, beat_alignment, parse_ranges
 from dancemosaic.studio.session import Session, SessionStore
 
 JOINT_CHOICES = [(name.replace("_", " "), name) for name in JOINT_NAMES[:NUM_BODY_JOINTS]]
@@ -94,13 +94,14 @@ class Actions:
     def views(self, session: Session, selection: list[tuple[float, float]] = ()) -> tuple:
         history = session.history
         dance = history.dance if history.current is not None else None
+        bas = beat_alignment(dance) if dance is not None else None
         choices = views.candidate_choices(session)
         return (
             views.player_payload(dance, history.current, selection, mesh_url=self.mesh_url),
-            views.summary(session),
+            views.summary(session, bas),
             views.version_rows(session),
             gr.Radio(choices=choices, value=choices[0] if choices else None, visible=bool(choices)),
-            views.beat_figure(dance),
+            views.beat_figure(dance, bas),
             gr.Button(interactive=history.can_undo),
             gr.Button(interactive=history.can_redo),
         )

@@ -76,13 +76,12 @@ def candidate_choices(session: Session) -> list[str]:
     return labels
 
 
-def summary(session: Session) -> str:
-    """One Markdown line about the current dance."""
+def summary(session: Session, bas: float | None) -> str:
+    """One Markdown line about the current dance, whose beat alignment is ``bas``."""
     history = session.history
     if history.current is None:
         return "Upload a song (or pick a demo), describe the dance and press **Generate**."
     dance = history.dance
-    bas = beat_alignment(dance)
     parts = [f"**Version {history.current + 1}** of {len(history.versions)}", f"{dance.duration:.1f} s"]
     if bas is not None:
         parts.append(f"beat alignment BAS {bas:.3f}")
@@ -91,8 +90,9 @@ def summary(session: Session) -> str:
     return " · ".join(parts)
 
 
-def beat_figure(dance: Dance | None) -> go.Figure | None:
-    """Onset strength and music beats against the dance's joint speed and kinematic beats."""
+def beat_figure(dance: Dance | None, bas: float | None) -> go.Figure | None:
+    """Onset strength and music beats against the dance's joint speed and kinematic beats; ``bas``
+    is the dance's beat alignment."""
     if dance is None:
         return None
     joints = dance.joints()[:, :22]
@@ -111,7 +111,6 @@ def beat_figure(dance: Dance | None) -> go.Figure | None:
                            line={"color": "#f97316", "width": 1}, opacity=0.7)  # fmt: skip
         for frame in info.beat_frames[info.beat_frames < len(joints)]:
             figure.add_vline(x=frame / FPS, line={"color": "#9ca3af", "width": 1, "dash": "dot"})
-    bas = beat_alignment(dance)
     title = "Music beats (dotted) and the dance's kinematic beats"
     if bas is not None:
         title += f": BAS {bas:.3f}"
