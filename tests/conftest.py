@@ -17,6 +17,15 @@ def smooth_noise(gen: torch.Generator, *shape: int, width: int = 9) -> torch.Ten
     return noise.unfold(0, width, 1).mean(-1) * width**0.5
 
 
+@pytest.fixture(scope="session")
+def engine():
+    """A tiny random engine shared by the whole run: engines are read-only after construction."""
+    from dancemosaic.config import ModelConfig
+    from dancemosaic.engine import DanceEngine
+
+    return DanceEngine.from_config(ModelConfig.tiny())
+
+
 @pytest.fixture
 def make_motion() -> Callable[..., Motion]:
     """Factory: a seeded random Motion with smooth joint rotations (about ``amplitude`` rad) and a

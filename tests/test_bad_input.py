@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 
 from dancemosaic import music, percussion
 from dancemosaic.__main__ import main
-from dancemosaic.config import ModelConfig
 from dancemosaic.dance import Edit, Request
 from dancemosaic.engine import DanceEngine
 from dancemosaic.sampling import SamplingOptions
@@ -29,11 +28,6 @@ from dancemosaic.text import MAX_PROMPT_CHARS
 from dancemosaic.timing import SAMPLE_RATE
 
 FAST = SamplingOptions(steps=2)
-
-
-@pytest.fixture(scope="module")
-def engine() -> DanceEngine:
-    return DanceEngine.from_config(ModelConfig.tiny())
 
 
 @pytest.fixture(scope="module")

@@ -9,18 +9,12 @@ import torch
 
 from dancemosaic import percussion
 from dancemosaic.__main__ import main
-from dancemosaic.config import ModelConfig
 from dancemosaic.dance import Edit, Request
 from dancemosaic.engine import DanceEngine
 from dancemosaic.sampling import SamplingOptions
 from dancemosaic.timing import SAMPLE_RATE, seconds_to_frames
 
 FAST = SamplingOptions(steps=3)
-
-
-@pytest.fixture(scope="module")
-def engine() -> DanceEngine:
-    return DanceEngine.from_config(ModelConfig.tiny())
 
 
 @pytest.fixture(scope="module")

@@ -10,16 +10,13 @@ import numpy as np
 import pytest
 
 from dancemosaic import export
-from dancemosaic.config import ModelConfig
 from dancemosaic.dance import Request
 from dancemosaic.datasets.aistpp import aistpp_motion, safe_unpickle
-from dancemosaic.engine import DanceEngine
 from dancemosaic.sampling import SamplingOptions
 
 
 @pytest.fixture(scope="module")
-def dance():
-    engine = DanceEngine.from_config(ModelConfig.tiny())
+def dance(engine):
     return engine.generate(Request("a person dances", duration=2.0, seed=0), SamplingOptions(steps=2))
 
 

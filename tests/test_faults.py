@@ -14,8 +14,6 @@ from gradio_client import Client, handle_file
 
 from dancemosaic import engine as engine_module
 from dancemosaic import export, percussion
-from dancemosaic.config import ModelConfig
-from dancemosaic.engine import DanceEngine
 from dancemosaic.studio import service
 from dancemosaic.studio.actions import SERVER_FAULT, Actions
 from dancemosaic.studio.service import Controls, Studio
@@ -24,11 +22,6 @@ from dancemosaic.studio.ui import build_ui
 from dancemosaic.timing import SAMPLE_RATE
 
 FAST = Controls(steps=1)
-
-
-@pytest.fixture(scope="module")
-def engine() -> DanceEngine:
-    return DanceEngine.from_config(ModelConfig.tiny())
 
 
 @pytest.fixture(scope="module")

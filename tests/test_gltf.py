@@ -9,9 +9,7 @@ import numpy as np
 import pytest
 
 from dancemosaic import gltf, skeleton
-from dancemosaic.config import ModelConfig
 from dancemosaic.dance import Request
-from dancemosaic.engine import DanceEngine
 from dancemosaic.sampling import SamplingOptions
 
 COMPONENTS = {"SCALAR": 1, "VEC3": 3, "VEC4": 4}
@@ -19,8 +17,7 @@ DTYPES = {5126: np.float32, 5123: np.uint16}
 
 
 @pytest.fixture(scope="module")
-def dance():
-    engine = DanceEngine.from_config(ModelConfig.tiny())
+def dance(engine):
     return engine.generate(Request("a person dances", duration=2.0, seed=0), SamplingOptions(steps=2))
 
 

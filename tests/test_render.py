@@ -12,9 +12,7 @@ import pytest
 import soundfile
 
 from dancemosaic import percussion, render
-from dancemosaic.config import ModelConfig
 from dancemosaic.dance import Request
-from dancemosaic.engine import DanceEngine
 from dancemosaic.sampling import SamplingOptions
 from dancemosaic.timing import SAMPLE_RATE
 
@@ -22,8 +20,7 @@ SIZE = (96, 64)  # small: the test checks plumbing, not looks
 
 
 @pytest.fixture(scope="module")
-def dance():
-    engine = DanceEngine.from_config(ModelConfig.tiny())
+def dance(engine):
     return engine.generate(Request("a person dances", duration=1.0, seed=0), SamplingOptions(steps=2))
 
 

@@ -9,8 +9,6 @@ import pytest
 import soundfile
 
 from dancemosaic import bvh, mocap, percussion
-from dancemosaic.config import ModelConfig
-from dancemosaic.engine import DanceEngine
 from dancemosaic.studio.inspect import describe_song, retarget_bvh
 from dancemosaic.studio.ui import build_ui
 from dancemosaic.timing import SAMPLE_RATE
@@ -37,5 +35,5 @@ def test_bvh_is_retargeted_and_offered_as_canonical_bvh(tmp_path, make_motion):
     assert len(bvh.read_bvh(out).frames) == 20  # 60 fps -> 30 fps
 
 
-def test_ui_builds():
-    assert isinstance(build_ui(DanceEngine.from_config(ModelConfig.tiny())), gr.Blocks)
+def test_ui_builds(engine):
+    assert isinstance(build_ui(engine), gr.Blocks)

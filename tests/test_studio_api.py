@@ -7,20 +7,18 @@ import soundfile
 from gradio_client import Client, handle_file
 
 from dancemosaic import bvh, percussion
-from dancemosaic.config import ModelConfig
-from dancemosaic.engine import DanceEngine
 from dancemosaic.studio.session import SessionStore
 from dancemosaic.studio.ui import build_ui
 from dancemosaic.timing import SAMPLE_RATE
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(engine, tmp_path_factory):
     folder = tmp_path_factory.mktemp("studio")
     audio, _ = percussion.synthesize(120.0, 6.0)
     soundfile.write(folder / "song.wav", audio, SAMPLE_RATE)
     store = SessionStore(folder / "sessions")
-    page = build_ui(DanceEngine.from_config(ModelConfig.tiny()), store, folder / "demos")
+    page = build_ui(engine, store, folder / "demos")
     _, url, _ = page.queue().launch(prevent_thread_lock=True, quiet=True)
     yield url, folder / "song.wav", store
     page.close()

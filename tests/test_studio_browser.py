@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import pytest
 
-from dancemosaic.config import ModelConfig
-from dancemosaic.engine import DanceEngine
 from dancemosaic.studio.session import SessionStore
 from dancemosaic.studio.ui import build_ui
 from tests.browser import chromium, open_page, require_browser, screenshot
@@ -26,12 +24,10 @@ SYNC = """() => {
 
 
 @pytest.fixture(scope="module")
-def studio_url(tmp_path_factory):
+def studio_url(engine, tmp_path_factory):
     require_browser()
     folder = tmp_path_factory.mktemp("studio")
-    page = build_ui(
-        DanceEngine.from_config(ModelConfig.tiny()), SessionStore(folder / "sessions"), folder / "demos"
-    )
+    page = build_ui(engine, SessionStore(folder / "sessions"), folder / "demos")
     _, url, _ = page.queue().launch(prevent_thread_lock=True, quiet=True)
     yield url
     page.close()

@@ -12,8 +12,6 @@ import soundfile
 import torch
 
 from dancemosaic import mocap, percussion
-from dancemosaic.config import ModelConfig
-from dancemosaic.engine import DanceEngine
 from dancemosaic.studio import views
 from dancemosaic.studio.service import Controls, Studio, check_ranges, parse_ranges, store_song
 from dancemosaic.studio.session import SessionStore
@@ -23,8 +21,8 @@ FAST = Controls(steps=2)
 
 
 @pytest.fixture(scope="module")
-def studio() -> Studio:
-    return Studio(DanceEngine.from_config(ModelConfig.tiny()))
+def studio(engine) -> Studio:
+    return Studio(engine)
 
 
 @pytest.fixture(scope="module")
