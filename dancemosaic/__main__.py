@@ -101,6 +101,7 @@ def generate(args: argparse.Namespace) -> None:
     from dancemosaic import export
     from dancemosaic.dance import Request
     from dancemosaic.engine import DanceEngine
+    from dancemosaic.rhythm import BeatOptions
     from dancemosaic.sampling import SamplingOptions
 
     engine = (
@@ -115,7 +116,8 @@ def generate(args: argparse.Namespace) -> None:
         bars[0].update(round(fraction * 100) - bars[0].n)
 
     try:
-        dance = engine.generate(request, SamplingOptions(steps=args.steps), progress)
+        options = SamplingOptions(steps=args.steps, beat=BeatOptions(steps=args.beat_steps))
+        dance = engine.generate(request, options, progress)
     finally:
         for bar in bars:
             bar.close()
@@ -160,6 +162,7 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--out", type=Path, default=Path("out"), help="output folder")
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--steps", type=int, default=10, help="decoding iterations")
+    gen.add_argument("--beat-steps", type=int, default=25, help="beat refinement steps (0: off)")
     gen.add_argument("--duration", type=float, default=None, help="seconds (default: the whole song)")
     gen.add_argument("--checkpoint", type=Path, default=None, help="default: the starter checkpoint")
     gen.set_defaults(run=generate)

@@ -12,18 +12,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from dancemosaic import conditioning
 from dancemosaic.dance import PoseTarget
 from dancemosaic.model import DanceModel
 from dancemosaic.refine import RefineOptions, refine_codes
+from dancemosaic.rhythm import BeatOptions, beat_codes
 from dancemosaic.sampling import SamplingOptions, decode_residual, decode_tokens
 from dancemosaic.timing import FRAMES_PER_TOKEN
 from dancemosaic.transformer import Conditions
 
 CONTEXT_TOKENS = 16  # decided tokens shown on each side of a window's free run (about 2 s)
 HEAL_TOKENS = 4  # tokens regenerated on each side of a seam between windows (about 0.5 s)
+BEAT_WINDOW_TOKENS = 480  # beat refinement optimises up to a minute at once (bounded memory)
 
 
 @dataclass(frozen=True)
@@ -31,13 +34,15 @@ class Signals:
     """Conditions over the whole dance: one text embedding, music frames, optional pose targets.
 
     ``root`` (T, 3) is the current root trajectory, used to express pose targets in each window's
-    own frame (a window decodes with its first root position at the origin).
+    own frame (a window decodes with its first root position at the origin). ``beats`` are the
+    song's beat frames, for beat refinement.
     """
 
     text: torch.Tensor  # (Dt,)
     music: torch.Tensor | None  # (T, 38)
     pose: PoseTarget | None
     root: torch.Tensor | None  # (T, 3)
+    beats: np.ndarray | None = None  # (B,) int frames
 
 
 def next_window(free: torch.Tensor, window: int) -> tuple[int, int]:
@@ -159,3 +164,21 @@ def refine_span(
         distances.append(float(distance[0]))
         todo[start:end] = False
     return codes, sum(distances) / len(distances)
+
+
+def refine_beats_span(
+    model: DanceModel, codes: torch.Tensor, span: torch.Tensor, beats: np.ndarray, options: BeatOptions
+) -> torch.Tensor:
+    """Beat-guided token optimisation of the ``span`` tokens, over windows with kept context."""
+    codes, todo = codes.clone(), span.clone()
+    device = next(model.parameters()).device
+    while todo.any():
+        start, end = next_window(todo, BEAT_WINDOW_TOKENS)
+        frames = (end - start) * FRAMES_PER_TOKEN
+        local = beats - start * FRAMES_PER_TOKEN
+        local = local[(local >= 0) & (local < frames)]
+        window_codes, keep = codes[start:end][None].to(device), ~span[start:end][None].to(device)
+        refined = beat_codes(model.tokenizer, window_codes, local, keep, frames, options)
+        codes[start:end] = refined[0].cpu()
+        todo[start:end] = False
+    return codes

@@ -13,12 +13,13 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from dancemosaic import checkpoint, music
 from dancemosaic.config import ModelConfig
 from dancemosaic.dance import Dance, Edit, PoseTarget, Request, Segment
-from dancemosaic.editing import Signals, fill, refine_span
+from dancemosaic.editing import Signals, fill, refine_beats_span, refine_span
 from dancemosaic.model import DanceModel
 from dancemosaic.motion import Motion, resample
 from dancemosaic.refine import RefineOptions
@@ -73,12 +74,12 @@ class DanceEngine:
     def generate(
         self, request: Request, options: SamplingOptions = DEFAULT_OPTIONS, progress: Progress | None = None
     ) -> Dance:
-        frames, features = self._music(request.song, request.duration)
+        frames, features, beats = self._music(request.song, request.duration)
         report = _reporter(progress)
         report(0.05, "music analysed")
         tokens = frames_to_tokens(frames)
         codes = torch.zeros(tokens, self.model.config.tokenizer.num_quantizers, dtype=torch.long)
-        signals = Signals(self._text(request.text), features, request.pose, None)
+        signals = Signals(self._text(request.text), features, request.pose, None, beats)
         free = torch.ones(tokens, dtype=torch.bool)
         codes, distance = self._fill(codes, free, signals, options, request.seed, report)
         segments = (Segment(0.0, frames / FPS, request.text),)
@@ -92,7 +93,9 @@ class DanceEngine:
         progress: Progress | None = None,
     ) -> Dance:
         """Regenerate ``edit``'s span of ``dance`` (extending it when the span ends past it)."""
-        song_frames, features = self._music(dance.song, None if dance.song else max(edit.end, dance.duration))
+        song_frames, features, beats = self._music(
+            dance.song, None if dance.song else max(edit.end, dance.duration)
+        )
         frames = max(dance.motion.num_frames, min(seconds_to_frames(edit.end), song_frames))
         if seconds_to_frames(edit.start) >= frames:
             raise ValueError(
@@ -111,7 +114,7 @@ class DanceEngine:
         root = torch.cat(
             [dance.motion.root, dance.motion.root[-1:].expand(frames - dance.motion.num_frames, 3)]
         )
-        signals = Signals(self._text(text), features, pose, root)
+        signals = Signals(self._text(text), features, pose, root, beats)
         codes, distance = self._fill(codes, free, signals, options, edit.seed, _reporter(progress))
         segments = _segments(
             dance.segments, Segment(edit.start, frames / FPS if edit.end * FPS >= frames else edit.end, text)
@@ -147,6 +150,11 @@ class DanceEngine:
             with self._lock:
                 refine = RefineOptions(steps=options.refine_steps)
                 codes, distance = refine_span(self.model, codes, free, signals, refine)
+        elif signals.beats is not None and len(signals.beats) and options.beat.steps:
+            # Not with pose targets: moving the accents would pull kept joints off their targets.
+            report(0.85, "putting steps on the beat")
+            with self._lock:
+                codes = refine_beats_span(self.model, codes, free, signals.beats, options.beat)
         report(0.95, "tokens decided")
         return codes, distance
 
@@ -168,16 +176,19 @@ class DanceEngine:
             distance,
         )
 
-    def _music(self, song: str | Path | None, duration: float | None) -> tuple[int, torch.Tensor | None]:
-        """Frames of the dance and the song's features (None without a song)."""
+    def _music(
+        self, song: str | Path | None, duration: float | None
+    ) -> tuple[int, torch.Tensor | None, np.ndarray | None]:
+        """Frames of the dance, the song's features and its beat frames (None without a song)."""
         if song is None:
-            return seconds_to_frames(duration), None
+            return seconds_to_frames(duration), None, None
         path = Path(song)
         if not path.is_file():
             raise ValueError(f"song not found: {path}")
-        features = torch.from_numpy(music.analyse_file(path).features)
+        analysis = music.analyse_file(path)
+        features = torch.from_numpy(analysis.features)
         frames = len(features) if duration is None else min(len(features), seconds_to_frames(duration))
-        return frames, features[:frames]
+        return frames, features[:frames], analysis.beat_frames[analysis.beat_frames < frames]
 
     def _text(self, text: str) -> torch.Tensor:
         return self.text_encoder.encode([text])[0]

@@ -1,7 +1,8 @@
 """Model rows of the evaluation table on the held-out track and clips.
 
-Rows: (b) the full model, (c) without the music tower (no music given), (d) without guidance (all
-weights 1), (e) retrieval: a random training dance time-warped onto the track. Each generated
+Rows: (b) the full model, (b') the full model without beat refinement, (c) without the music tower
+(no music given, so no beats to refine towards either), (d) without guidance (all weights 1; beat
+refinement on), (e) retrieval: a random training dance time-warped onto the track. Each generated
 dance covers the whole held-out track (long-form, windows stitched); FID and diversity use its
 5 s windows against the training pool, BAS its whole length against the track's beats.
 """
@@ -21,6 +22,7 @@ from dancemosaic.engine import DanceEngine
 from dancemosaic.evaluation import WINDOW, training_pool, windows
 from dancemosaic.guidance import GuidanceOptions
 from dancemosaic.pairing import fit_warp
+from dancemosaic.rhythm import BeatOptions
 from dancemosaic.sampling import SamplingOptions
 from dancemosaic.timing import FPS
 
@@ -44,13 +46,14 @@ def _prompts(index: dict) -> list[str]:
 def model_rows(
     engine: DanceEngine, cache: Path, data_root: Path, seeds: int = 1, max_seconds: float = 60.0
 ) -> list[dict]:
-    """Rows (b)-(e) for ``engine`` on the held-out track (its first ``max_seconds``)."""
+    """Rows (b)-(e) and body-part editing for ``engine`` on the held-out track (its first ``max_seconds``)."""
     index = load_index(cache)
     track = Path(data_root) / index["test_music"][0]
     track_beats = music.extract_features(music.load_audio(track)).beat_frames
     pool = training_pool(cache)
     variants = {
         "(b) full model": (True, SamplingOptions()),
+        "(b') full model without beat refinement": (True, SamplingOptions(beat=BeatOptions(steps=0))),
         "(c) without the music tower": (False, SamplingOptions()),
         "(d) without guidance": (
             True,

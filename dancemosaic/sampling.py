@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import torch
 
 from dancemosaic.guidance import GuidanceOptions, guided_logits
+from dancemosaic.rhythm import BeatOptions
 from dancemosaic.tokenizer import MotionTokenizer
 from dancemosaic.transformer import Conditions, MaskedMotionModel, ResidualTransformer
 
@@ -33,6 +34,7 @@ class SamplingOptions:
     guidance: GuidanceOptions = field(default_factory=GuidanceOptions)
     residual_temperature: float = 0.0
     refine_steps: int = 100  # token optimisation steps when pose constraints are given (0: none)
+    beat: BeatOptions = field(default_factory=BeatOptions)  # with a song and no pose targets
 
     def __post_init__(self) -> None:
         if self.steps < 1:

@@ -157,10 +157,11 @@ def test_evaluate_a_checkpoint_prints_every_row(prepared, data_folder, tmp_path,
     assert main([*args, "--checkpoint", str(tmp_path / "ckpt")]) == 0
     rows = json.loads(capsys.readouterr().out)
     names = [row["name"] for row in rows]
-    assert names[1] == "tokenizer reconstruction (held-out clips)" and len(names) == 7
-    assert all(np.isfinite(row["BAS"]) for row in rows[2:6])
+    assert names[1] == "tokenizer reconstruction (held-out clips)" and len(names) == 8
+    assert names[3] == "(b') full model without beat refinement"
+    assert all(np.isfinite(row["BAS"]) for row in rows[2:7])
     assert rows[1]["MPJPE_mm"] > 0
-    pose = rows[6]
+    pose = rows[7]
     assert pose["joint_distance_m_with_optimisation"] <= pose["joint_distance_m_without_optimisation"] + 1e-6
 
 

@@ -16,7 +16,7 @@ FORBIDDEN = tuple(
     f"dancemosaic.{name}"
     for name in (
         "quantizer", "tokenizer", "conditioning", "transformer", "guidance", "sampling", "editing",
-        "refine", "engine", "checkpoint", "train", "studio", "export", "render",
+        "refine", "rhythm", "engine", "checkpoint", "train", "studio", "export", "render",
     )
 ) + ("gradio",)  # fmt: skip
 

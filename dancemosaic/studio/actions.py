@@ -120,13 +120,15 @@ class Actions:
     @page_errors
     def generate(
         self, song: str | None, text: str, seed: float, steps: float, text_weight: float,
-        music_weight: float, pose_weight: float, temperature: float, variations: float,
+        music_weight: float, pose_weight: float, temperature: float, variations: float, beat_steps: float,
         pose_bvh: str | None, guide: bool, pose_joints: list[str], request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008
     ) -> tuple:  # fmt: skip
         if not song:
             raise ValueError("upload a song first (wav, ogg, flac or mp3), or pick a demo song")
-        controls = _controls(seed, steps, text_weight, music_weight, pose_weight, temperature, variations)
+        controls = _controls(
+            seed, steps, text_weight, music_weight, pose_weight, temperature, variations, beat_steps
+        )
         joints = joint_indices(pose_joints)
         if guide and not pose_bvh:
             raise ValueError("upload a BVH take to guide the dance, or untick 'let the take guide Generate'")
@@ -144,10 +146,12 @@ class Actions:
     @page_errors
     def regenerate(
         self, segments: str, text: str, joints: list[str], seed: float, steps: float, text_weight: float,
-        music_weight: float, pose_weight: float, temperature: float, variations: float,
+        music_weight: float, pose_weight: float, temperature: float, variations: float, beat_steps: float,
         request: gr.Request, progress: gr.Progress = gr.Progress(),  # noqa: B008
     ) -> tuple:  # fmt: skip
-        controls = _controls(seed, steps, text_weight, music_weight, pose_weight, temperature, variations)
+        controls = _controls(
+            seed, steps, text_weight, music_weight, pose_weight, temperature, variations, beat_steps
+        )
         ranges, kept = parse_ranges(segments), joint_indices(joints)
         return self.run(request, lambda s: self.studio.edit(
             s, ranges, text.strip() or None, kept, controls, _report(progress)
@@ -157,9 +161,12 @@ class Actions:
     def extend(
         self, seconds: float | None, whole_song: bool, text: str, seed: float, steps: float,
         text_weight: float, music_weight: float, pose_weight: float, temperature: float,
-        variations: float, request: gr.Request, progress: gr.Progress = gr.Progress(),  # noqa: B008
+        variations: float, beat_steps: float, request: gr.Request,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008
     ) -> tuple:  # fmt: skip
-        controls = _controls(seed, steps, text_weight, music_weight, pose_weight, temperature, variations)
+        controls = _controls(
+            seed, steps, text_weight, music_weight, pose_weight, temperature, variations, beat_steps
+        )
         seconds = None if whole_song else float(seconds or 0)
         return self.run(request, lambda s: self.studio.extend(
             s, seconds, text.strip() or None, controls, _report(progress)
@@ -215,9 +222,9 @@ class Actions:
 
 
 def _controls(seed: float, steps: float, text_weight: float, music_weight: float, pose_weight: float,
-              temperature: float, variations: float) -> Controls:  # fmt: skip
+              temperature: float, variations: float, beat_steps: float) -> Controls:  # fmt: skip
     return Controls(int(seed or 0), int(steps), float(text_weight), float(music_weight), float(pose_weight),
-                    float(temperature), int(variations))  # fmt: skip
+                    float(temperature), int(variations), int(beat_steps))  # fmt: skip
 
 
 def _report(progress: gr.Progress | None) -> Callable[[float, str], None]:

@@ -18,6 +18,7 @@ from typing import Any
 import gradio as gr
 
 from dancemosaic.guidance import GuidanceOptions
+from dancemosaic.rhythm import BeatOptions
 from dancemosaic.studio.actions import ENGINE_LANE, Actions, joint_indices, user_errors
 from dancemosaic.studio.service import Controls, beat_alignment, parse_ranges
 from dancemosaic.studio.session import Session
@@ -55,28 +56,33 @@ def register(actions: Actions) -> None:
         song: gr.FileData, text: str, request: gr.Request, seed: int = 0, steps: int = 10,
         text_weight: float = GuidanceOptions.text, music_weight: float = GuidanceOptions.music,
         temperature: float = 1.0, variations: int = 1, duration: float | None = None,
+        beat_steps: int = BeatOptions.steps,
     ) -> dict[str, Any]:  # fmt: skip
-        """Generate a dance for a song; it becomes this session's current version."""
+        """Generate a dance for a song; it becomes this session's current version. ``beat_steps``
+        of beat refinement put the dance's accents on the song's beats (0: off)."""
         controls = Controls(
-            seed, steps, text_weight, music_weight, temperature=temperature, variations=variations
-        )
+            seed, steps, text_weight, music_weight, temperature=temperature, variations=variations,
+            beat_steps=beat_steps,
+        )  # fmt: skip
         return call(request, lambda s: studio.generate(s, _path(song), text, controls, duration=duration))
 
     def edit(
         segments: str, request: gr.Request, text: str = "", joints: list[str] | None = None, seed: int = 0,
-        steps: int = 10, variations: int = 1,
+        steps: int = 10, variations: int = 1, beat_steps: int = BeatOptions.steps,
     ) -> dict[str, Any]:  # fmt: skip
         """Regenerate segments ("4-8, 12-14" seconds), optionally with a new prompt, keeping ``joints``."""
-        controls = Controls(seed, steps, variations=variations)
+        controls = Controls(seed, steps, variations=variations, beat_steps=beat_steps)
         return call(request, lambda s: studio.edit(
             s, parse_ranges(segments), text.strip() or None, joint_indices(joints), controls
         ))  # fmt: skip
 
     def extend(
-        request: gr.Request, seconds: float | None = None, text: str = "", seed: int = 0
-    ) -> dict[str, Any]:
+        request: gr.Request, seconds: float | None = None, text: str = "", seed: int = 0,
+        beat_steps: int = BeatOptions.steps,
+    ) -> dict[str, Any]:  # fmt: skip
         """Add ``seconds`` of dance after the end (none: dance to the end of the song)."""
-        return call(request, lambda s: studio.extend(s, seconds, text.strip() or None, Controls(seed)))
+        controls = Controls(seed, beat_steps=beat_steps)
+        return call(request, lambda s: studio.extend(s, seconds, text.strip() or None, controls))
 
     def undo(request: gr.Request) -> dict[str, Any]:
         """Go back to the version the current one was made from."""

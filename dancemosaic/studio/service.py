@@ -24,6 +24,7 @@ from dancemosaic.dance import Dance, Edit, PoseTarget, Request
 from dancemosaic.engine import DanceEngine
 from dancemosaic.guidance import GuidanceOptions
 from dancemosaic.mocap import import_bvh
+from dancemosaic.rhythm import BeatOptions
 from dancemosaic.sampling import SamplingOptions
 from dancemosaic.studio.gpu import gpu
 from dancemosaic.studio.session import Session
@@ -32,12 +33,14 @@ from dancemosaic.timing import FPS
 Progress = Callable[[float, str], None]
 EXPORT_FORMATS = ("bvh", "glb", "npz", "pkl", "json", "mp4")
 MAX_VARIATIONS = 4
+MAX_BEAT_STEPS = 100
 _RANGE = re.compile(r"^\s*(-?\d+(?:\.\d*)?)\s*(?:-|–|to)\s*(-?\d+(?:\.\d*)?)\s*s?\s*$")
 
 
 @dataclass(frozen=True)
 class Controls:
-    """The per-request settings on the page: seed, decoding steps, guidance weights, candidates."""
+    """The per-request settings on the page: seed, decoding steps, guidance weights, candidates and
+    beat refinement steps."""
 
     seed: int = 0
     steps: int = 10
@@ -46,16 +49,22 @@ class Controls:
     pose_weight: float = GuidanceOptions.pose
     temperature: float = 1.0
     variations: int = 1
+    beat_steps: int = BeatOptions.steps
 
     def __post_init__(self) -> None:
         if not 1 <= self.variations <= MAX_VARIATIONS:
             raise ValueError(f"ask for 1 to {MAX_VARIATIONS} variations, not {self.variations}")
         if not 1 <= self.steps <= 50:
             raise ValueError(f"decoding steps must be 1-50, not {self.steps}")
+        if not 0 <= self.beat_steps <= MAX_BEAT_STEPS:
+            raise ValueError(f"beat sync takes 0-{MAX_BEAT_STEPS} steps, not {self.beat_steps}")
 
     def sampling(self) -> SamplingOptions:
         guidance = GuidanceOptions(text=self.text_weight, music=self.music_weight, pose=self.pose_weight)
-        return SamplingOptions(steps=self.steps, temperature=self.temperature, guidance=guidance)
+        return SamplingOptions(
+            steps=self.steps, temperature=self.temperature, guidance=guidance,
+            beat=BeatOptions(steps=self.beat_steps),
+        )  # fmt: skip
 
 
 def song_info(path: str | Path) -> music.MusicFeatures:

@@ -10,13 +10,14 @@ import gradio as gr
 
 from dancemosaic.engine import DanceEngine
 from dancemosaic.guidance import GuidanceOptions
+from dancemosaic.rhythm import BeatOptions
 from dancemosaic.smpl_mesh import load_smpl_mesh, mesh_payload
 from dancemosaic.studio import api
 from dancemosaic.studio.actions import ENGINE_LANE, JOINT_CHOICES, PRESETS, Actions, preset_joints
 from dancemosaic.studio.demo_songs import DEMO_SONGS, demo_song_paths
 from dancemosaic.studio.inspect import build_inspect_tab
 from dancemosaic.studio.player import SET_KEPT_JOINTS_JS, SET_SELECTION_JS, STATIC, player_component
-from dancemosaic.studio.service import MAX_VARIATIONS, Studio
+from dancemosaic.studio.service import MAX_BEAT_STEPS, MAX_VARIATIONS, Studio
 from dancemosaic.studio.session import SessionStore
 from dancemosaic.studio.views import FILE_ROUTE
 
@@ -145,7 +146,7 @@ def _studio(actions: Actions, demo_folder: Path) -> None:
 
 
 def _controls() -> list[gr.components.Component]:
-    """Seed, steps, guidance weights per modality, temperature, variations (in Controls' order)."""
+    """Seed, steps, guidance weights per modality, temperature, variations, beat sync (in Controls' order)."""
     with gr.Accordion("Guidance and sampling", open=False):
         with gr.Row():
             seed = gr.Number(value=0, precision=0, label="Seed", minimum=0)
@@ -157,7 +158,11 @@ def _controls() -> list[gr.components.Component]:
         with gr.Row():
             temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="Temperature")
             variations = gr.Slider(1, MAX_VARIATIONS, value=1, step=1, label="Variations")
-    return [seed, steps, text_weight, music_weight, pose_weight, temperature, variations]
+        beat_steps = gr.Slider(
+            0, MAX_BEAT_STEPS, value=BeatOptions.steps, step=5, label="Beat sync",
+            info="steps of putting accents on the song's beats (0: off; not with kept joints)",
+        )  # fmt: skip
+    return [seed, steps, text_weight, music_weight, pose_weight, temperature, variations, beat_steps]
 
 
 def _edit_tab() -> dict:
