@@ -40,7 +40,7 @@ if __name__ == "__main__":
         # The first request would otherwise pay for librosa's beat-tracker compile and torch's
         # first-call set-up (seconds on a laptop CPU): pay it before serving, not in the page.
         logging.info("warming up the engine")
-        warm_up = Request("a person dances", song=demo_song_paths(DEMO_SONGS)[0], duration=2.0)
+        warm_up = Request("a person dances", song=demo_song_paths(DEMO_SONGS)[0], duration=10.0)
         engine.generate(warm_up, SamplingOptions(steps=1))
     # A 20-minute song (the engine's limit) as 44.1 kHz stereo WAV is 212 MB.
     page.queue(default_concurrency_limit=4, max_size=64).launch(max_file_size="250mb")

@@ -167,18 +167,28 @@ def refine_span(
 
 
 def refine_beats_span(
-    model: DanceModel, codes: torch.Tensor, span: torch.Tensor, beats: np.ndarray, options: BeatOptions
+    model: DanceModel,
+    codes: torch.Tensor,
+    span: torch.Tensor,
+    beats: np.ndarray,
+    options: BeatOptions,
+    progress: Callable[[float], None] | None = None,
 ) -> torch.Tensor:
     """Beat-guided token optimisation of the ``span`` tokens, over windows with kept context."""
-    codes, todo = codes.clone(), span.clone()
+    codes, todo, total = codes.clone(), span.clone(), max(int(span.sum()), 1)
     device = next(model.parameters()).device
+    report = progress or (lambda fraction: None)
     while todo.any():
         start, end = next_window(todo, BEAT_WINDOW_TOKENS)
         frames = (end - start) * FRAMES_PER_TOKEN
         local = beats - start * FRAMES_PER_TOKEN
         local = local[(local >= 0) & (local < frames)]
         window_codes, keep = codes[start:end][None].to(device), ~span[start:end][None].to(device)
-        refined = beat_codes(model.tokenizer, window_codes, local, keep, frames, options)
+        done, share = 1 - int(todo.sum()) / total, int(todo[start:end].sum()) / total
+        refined = beat_codes(
+            model.tokenizer, window_codes, local, keep, frames, options,
+            lambda f, done=done, share=share: report(done + share * f),
+        )  # fmt: skip
         codes[start:end] = refined[0].cpu()
         todo[start:end] = False
     return codes

@@ -27,6 +27,7 @@ A result whose BAS against the song's beats is lower than before is discarded.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,9 +113,11 @@ def beat_codes(
     keep: torch.Tensor,
     frames: int,
     options: BeatOptions = BeatOptions(),
+    progress: Callable[[float], None] | None = None,
 ) -> torch.Tensor:
     """Codes (1, L, Q) of one window -> refined codes (1, L, Q); tokens where ``keep`` (1, L) is
-    True come back exactly as given. ``beats`` are music-beat frames of the window's ``frames``."""
+    True come back exactly as given. ``beats`` are music-beat frames of the window's ``frames``;
+    ``progress`` hears the fraction of steps done."""
     if options.steps == 0 or frames <= 2 * SPEED_RADIUS or keep.all():
         return codes
     with torch.no_grad():
@@ -126,7 +129,8 @@ def beat_codes(
     if len(targets) == 0:
         return codes
     targets = torch.as_tensor(targets, device=codes.device)
-    latent = _descend(tokenizer, start, targets, planted, ~keep[..., None], frames, options)
+    report = progress or (lambda fraction: None)
+    latent = _descend(tokenizer, start, targets, planted, ~keep[..., None], frames, options, report)
     with torch.no_grad():
         refined = torch.where(keep[..., None], codes, quantize(tokenizer, latent))
     scores = [_bas(tokenizer, c, beats, frames) for c in (codes, refined)]
@@ -141,13 +145,14 @@ def _descend(
     editable: torch.Tensor,
     frames: int,
     options: BeatOptions,
+    progress: Callable[[float], None],
 ) -> torch.Tensor:
     """Adam on the latent's editable rows, straight through the re-quantisation; returns (1, L, D)."""
     latent = start.clone().requires_grad_(True)
     scale = float(start.pow(2).mean().sqrt().clamp_min(1e-6))
     optimizer = torch.optim.Adam([latent], lr=options.eta * scale)
     with torch.enable_grad():
-        for _ in range(options.steps):
+        for step in range(options.steps):
             with torch.no_grad():
                 snapped = tokenizer.quantizer.decode_codes(quantize(tokenizer, latent))
             joints = latent_joints(tokenizer, latent + (snapped - latent).detach(), frames)
@@ -159,6 +164,7 @@ def _descend(
             (grad,) = torch.autograd.grad(loss, latent)
             latent.grad = grad * editable  # kept rows get zero steps from Adam
             optimizer.step()
+            progress((step + 1) / options.steps)
     return latent.detach()
 
 

@@ -101,3 +101,18 @@ def test_on_the_starter_checkpoint_steps_land_on_the_beat(starter, tmp_path):
 
     loose, tight = bas(SamplingOptions(beat=BeatOptions(steps=0))), bas(SamplingOptions())
     assert tight > loose + 0.1, (loose, tight)
+
+
+def test_generation_reports_beat_refinement_progress_in_order(engine, tmp_path):
+    path = tmp_path / "song.wav"
+    audio, _ = percussion.synthesize(120.0, 6.0, seed=1)
+    soundfile.write(path, audio, SAMPLE_RATE)
+    reports: list[tuple[float, str]] = []
+    options = SamplingOptions(steps=2, beat=BeatOptions(steps=4))
+    engine.generate(Request("a person dances", song=path), options, lambda f, m: reports.append((f, m)))
+    fractions = [f for f, _ in reports]
+    assert np.all(np.diff(fractions) >= -1e-9) and fractions[-1] == 0.95
+    assert sum(m == "putting steps on the beat" for _, m in reports) == 4  # one report per step
+    reports.clear()
+    engine.generate(Request("a person dances", duration=6.0), options, lambda f, m: reports.append((f, m)))
+    assert "putting steps on the beat" not in {m for _, m in reports}  # no song, no beats
