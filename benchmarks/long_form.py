@@ -5,7 +5,8 @@
 The model sees one window of tokens at a time; a long song is generated as overlapping windows.
 The seam measure compares the frame-to-frame change of mean joint speed (m/s per frame) in the
 frames where a new window's tokens begin against all other frames: a visible seam would show up
-as a larger jump there.
+as a larger jump there. Beat refinement works on windows of its own (BEAT_WINDOW_TOKENS); their
+borders are measured the same way.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from dancemosaic import percussion  # noqa: E402
 from dancemosaic.dance import Request  # noqa: E402
-from dancemosaic.editing import next_window  # noqa: E402
+from dancemosaic.editing import BEAT_WINDOW_TOKENS, next_window  # noqa: E402
 from dancemosaic.engine import DEFAULT_CHECKPOINT, DanceEngine  # noqa: E402
 from dancemosaic.timing import FPS, FRAMES_PER_TOKEN, SAMPLE_RATE  # noqa: E402
 
@@ -73,6 +74,8 @@ def main() -> None:
     seams = window_starts(len(dance.codes), engine.model.config.transformer.max_tokens)
     result = {"song_minutes": args.minutes, "dance_seconds": dance.duration, "generate_s": seconds}
     result |= seam_report(joints, seams)
+    borders = window_starts(len(dance.codes), BEAT_WINDOW_TOKENS)
+    result["beat_refinement_borders"] = seam_report(joints, borders)
     print(json.dumps(result, indent=2) if args.json else "\n".join(f"{k:<22} {v}" for k, v in result.items()))
 
 

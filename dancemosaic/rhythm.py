@@ -10,8 +10,8 @@ objective asks for exactly that on each target beat:
 
 - **beat**: on each target beat b, the smoothed speed is below its value 2, 3 and 4 frames to
   either side (a hinge with a small margin), so the nearest minimum lies within a frame of b;
-- **plant**: feet that were planted before (slow and low) stay put, so the new accents do not
-  come from sliding feet;
+- **plant**: feet that were planted before (slow, and low over the floor around them) stay put,
+  so the new accents do not come from sliding feet;
 - **proximity**: the latent stays near where it started, so the dance keeps its moves.
 
 Target beats are every beat, or every other beat when the song's beats come less than
@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from dancemosaic import metrics
-from dancemosaic.motion import foot_contacts
+from dancemosaic.motion import CONTACT_HEIGHT, CONTACT_SPEED
 from dancemosaic.refine import latent_joints, quantize
 from dancemosaic.skeleton import FOOT_JOINTS
 from dancemosaic.timing import FPS
@@ -47,6 +47,7 @@ MIN_BEAT_FRAMES = 16  # beats closer than this are danced on the half-time
 NEIGHBOURS = (2, 3, 4)  # frames either side that a beat's speed must stay below
 MARGIN = 0.02  # of the mean speed: how clearly below
 SLIDE_SCALE = 0.01  # m per frame: a planted foot moving this much costs 1
+FLOOR_FRAMES = 30  # the floor under a frame is the lowest toe within a second either side
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,22 @@ def beat_loss(speed: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return (hinge / speed.mean(-1, keepdim=True).detach()).mean(-1)
 
 
+def planted_feet(joints: torch.Tensor) -> torch.Tensor:
+    """(T, J, 3) -> (T, 4) flags: a foot joint moving slower than CONTACT_SPEED within
+    CONTACT_HEIGHT of the floor around it (the lowest toe within FLOOR_FRAMES either side).
+
+    A local floor, unlike ``motion.foot_contacts``'s single floor for the clip: decoded dances
+    drift up and down by more than a foot's lift over a minute, which would leave no foot planted.
+    """
+    feet = joints[:, list(FOOT_JOINTS)]  # (T, 4, 3)
+    toes = joints[:, [FOOT_JOINTS[1], FOOT_JOINTS[3]], 1].min(-1).values  # (T,)
+    floor = -F.max_pool1d(-toes[None, None], 2 * FLOOR_FRAMES + 1, 1, FLOOR_FRAMES)[0, 0]  # running min
+    speed = (feet[1:] - feet[:-1]).norm(dim=-1) * FPS  # (T-1, 4)
+    speed = torch.cat([speed, speed[-1:]])
+    low = feet[..., 1] - floor[:, None] < CONTACT_HEIGHT
+    return ((speed < CONTACT_SPEED) & low).to(joints.dtype)
+
+
 def plant_loss(joints: torch.Tensor, planted: torch.Tensor) -> torch.Tensor:
     """(B, T, J, 3) joints, (B, T-1, 4) planted flags -> (B,): how far planted feet slide."""
     feet = joints[:, :, list(FOOT_JOINTS)]
@@ -124,7 +141,7 @@ def beat_codes(
         start = tokenizer.quantizer.decode_codes(codes)  # (1, L, D)
         joints = latent_joints(tokenizer, start, frames)
         speed = smoothed_speed(joints)[0].cpu().numpy()
-        planted = foot_contacts(joints[0], FPS)[None, :-1]  # (1, T-1, 4)
+        planted = planted_feet(joints[0])[None, :-1]  # (1, T-1, 4)
     targets = target_beats(beats, speed)
     if len(targets) == 0:
         return codes

@@ -57,6 +57,20 @@ def test_the_plant_loss_counts_only_planted_feet_that_slide():
     assert float(plant_loss(joints, planted)) == 0.0
 
 
+def test_feet_are_planted_on_the_floor_around_them_even_when_the_dance_drifts_up():
+    frames = 240
+    joints = torch.zeros(frames, 22, 3)
+    joints[..., 1] = 1.0
+    drift = torch.linspace(0.0, 0.5, frames)  # the whole body rises 50 cm over 8 s
+    left_ankle, left_toe, right_ankle, right_toe = FOOT_JOINTS
+    joints[:, [left_ankle, left_toe, right_toe], 1] = drift[:, None]  # standing on the (rising) floor
+    joints[:, right_ankle, 1] = drift + 0.3  # lifted 30 cm
+    joints[:, left_toe, 0] = torch.arange(frames) * 0.05  # the left toe slides 1.5 m/s
+    planted = rhythm.planted_feet(joints)
+    assert planted[:, 0].all()  # a single floor for the clip would leave it unplanted after 2 s
+    assert not planted[:, 1].any() and not planted[:, 2].any() and planted[:, 3].all()
+
+
 @pytest.mark.parametrize("bad", [{"steps": -1}, {"eta": 0.0}, {"plant": -1.0}, {"proximity": -0.1}])
 def test_bad_beat_options_are_refused(bad):
     with pytest.raises(ValueError):

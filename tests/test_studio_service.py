@@ -12,6 +12,7 @@ import soundfile
 import torch
 
 from dancemosaic import mocap, percussion
+from dancemosaic.rhythm import BeatOptions
 from dancemosaic.studio import views
 from dancemosaic.studio.service import Controls, Studio, check_ranges, parse_ranges, store_song
 from dancemosaic.studio.session import SessionStore
@@ -129,3 +130,12 @@ def test_a_bvh_take_can_start_the_session_or_guide_chosen_joints(
     with pytest.raises(ValueError):
         studio.start_from_bvh(session, tmp_path / "broken.bvh", song, "a person dances")
     assert len(session.history.versions) == 2
+
+
+def test_beat_sync_reaches_the_engine_and_is_bounded(studio, session, song):
+    assert Controls().sampling().beat.steps == BeatOptions.steps
+    with pytest.raises(ValueError, match="beat sync takes 0-100 steps"):
+        Controls(beat_steps=101)
+    synced = studio.generate(session, song, "a person dances", Controls(steps=2), duration=4.0)
+    plain = studio.generate(session, song, "a person dances", Controls(steps=2, beat_steps=0), duration=4.0)
+    assert not torch.equal(synced.codes, plain.codes)  # same seed: only the beat refinement differs
