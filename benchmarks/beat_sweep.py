@@ -2,9 +2,10 @@
 
     python benchmarks/beat_sweep.py [--json] [--cache cache/corpus] [--data ../shared/data]
         [--checkpoint DIR] [--steps 0 25 50] [--eta 0.04] [--plant 1.0] [--seeds 2]
+        [--half-time-above 150] [--tracks ...]
 
-Dances to the first minute of two training tracks, a real one (Vibe Ace, 129 BPM) and one of the
-project's synthesised percussion tracks at 172 BPM (fast: danced on the half-time), for several
+Dances to the first minute of training tracks, by default a real one (Vibe Ace, 129 BPM) and one
+of the project's synthesised percussion tracks at 172 BPM (fast: danced on the half-time), for several
 training prompts, with each number of beat refinement steps. Scored by FID_k/FID_g against the
 training pool, FSR and BAS; seconds are the mean time per dance (generation included).
 """
@@ -29,7 +30,8 @@ from dancemosaic.sampling import SamplingOptions  # noqa: E402
 from dancemosaic.timing import FPS  # noqa: E402
 
 TRACKS = {"Vibe Ace": "{data}/music/Kevin_MacLeod_-_Vibe_Ace.hq.ogg",
-          "synth 172 BPM": "{cache}/music/synth-172bpm-four_on_floor.wav"}  # fmt: skip
+          "synth 172 BPM": "{cache}/music/synth-172bpm-four_on_floor.wav",
+          "synth 160 BPM": "{cache}/music/synth-160bpm-clave.wav"}  # fmt: skip
 PROMPTS = ("a person dances salsa", "a person dances", "a person dances ballet: pirouette, jete")
 
 
@@ -52,14 +54,18 @@ def main() -> None:
     parser.add_argument("--eta", type=float, default=rhythm.BeatOptions.eta, help="relative step size")
     parser.add_argument("--plant", type=float, default=rhythm.BeatOptions.plant, help="planted-feet weight")
     parser.add_argument("--seeds", type=int, default=2, help="dances per prompt")
+    parser.add_argument("--half-time-above", type=float, default=music.HALF_TIME_ABOVE_BPM,
+                        help="songs faster than this (BPM) are danced on every other beat")  # fmt: skip
+    parser.add_argument("--tracks", nargs="*", choices=list(TRACKS), default=["Vibe Ace", "synth 172 BPM"])
     args = parser.parse_args()
     engine = (
         DanceEngine.from_pretrained(args.checkpoint) if args.checkpoint else DanceEngine.from_pretrained()
     )
+    music.HALF_TIME_ABOVE_BPM = args.half_time_above
     pool = training_pool(args.cache)
     rows = []
-    for name, pattern in TRACKS.items():
-        track = Path(pattern.format(data=args.data, cache=args.cache))
+    for name in args.tracks:
+        track = Path(TRACKS[name].format(data=args.data, cache=args.cache))
         beats = music.analyse_file(track).beat_frames
         for steps in args.steps:
             options = SamplingOptions(beat=rhythm.BeatOptions(steps=steps, eta=args.eta, plant=args.plant))
@@ -70,7 +76,8 @@ def main() -> None:
                     dance = engine.generate(request, options)
                     dances.append(dance.motion.joints().numpy())
             seconds = (time.perf_counter() - started) / len(dances)
-            setting = {"track": name, "steps": steps, "eta": args.eta, "plant": args.plant}
+            setting = {"track": name, "steps": steps, "eta": args.eta, "plant": args.plant,
+                       "half_time_above": args.half_time_above}  # fmt: skip
             rows.append(setting | score(dances, pool, beats) | {"seconds_per_60s": round(seconds, 2)})
             print(rows[-1], file=sys.stderr)
     print(json.dumps(rows, indent=2) if args.json else "\n".join(str(r) for r in rows))

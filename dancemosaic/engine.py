@@ -182,13 +182,14 @@ class DanceEngine:
     def _music(
         self, song: str | Path | None, duration: float | None
     ) -> tuple[int, torch.Tensor | None, np.ndarray | None]:
-        """Frames of the dance, the song's features and its beat frames (None without a song)."""
+        """Frames of the dance, the song's features and the beats it is danced on (None without a
+        song): every beat, or every other one for fast songs (``music.danced_beats``)."""
         if song is None:
             return seconds_to_frames(duration), None, None
         path = Path(song)
         if not path.is_file():
             raise ValueError(f"song not found: {path}")
-        analysis = music.analyse_file(path)
+        analysis = music.danced_beats(music.analyse_file(path))
         features = torch.from_numpy(analysis.features)
         frames = len(features) if duration is None else min(len(features), seconds_to_frames(duration))
         return frames, features[:frames], analysis.beat_frames[analysis.beat_frames < frames]

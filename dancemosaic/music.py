@@ -43,6 +43,7 @@ SILENCE_PEAK = 1e-3  # -60 dBFS: a clip whose loudest sample is quieter counts a
 N_MFCC = 20
 CHROMA_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 TEMPO_SCALE_BPM = 120.0  # the tempo channel is bpm / 120, so typical dance music sits near 1
+HALF_TIME_ABOVE_BPM = 150.0  # faster songs are danced on every other beat (see ``danced_beats``)
 FEATURE_NAMES: tuple[str, ...] = (
     "onset_strength",  # 0: spectral flux of the log-mel spectrogram
     *(f"mfcc_{i}" for i in range(N_MFCC)),  # 1-20
@@ -208,6 +209,29 @@ def estimate_tempo(onset: np.ndarray) -> float:
     lag_acf = np.interp(60.0 * FPS / grid, np.arange(len(acf)), acf, right=0.0)
     prior = np.exp(-0.5 * (np.log2(grid / TEMPO_PRIOR_BPM) / TEMPO_PRIOR_OCTAVES) ** 2)
     return float(grid[np.argmax(dft * np.maximum(lag_acf, 0.0) * prior)])
+
+
+def danced_beats(analysis: MusicFeatures) -> MusicFeatures:
+    """The song as a dancer counts it: above HALF_TIME_ABOVE_BPM, every other beat at half the tempo.
+
+    Dancers take fast music at half-time, and the training pairs dance fast tracks that way too.
+    The kept beats are the more accented half (the larger mean onset strength); the beat, phase
+    and tempo channels are rewritten to that grid, the sound channels stay as they are. Slower
+    songs come back unchanged.
+    """
+    beats = analysis.beat_frames
+    if analysis.tempo_bpm <= HALF_TIME_ABOVE_BPM or len(beats) < 2:
+        return analysis
+    kept = max((beats[0::2], beats[1::2]), key=lambda half: float(analysis.onset_strength[half].mean()))
+    tempo = analysis.tempo_bpm / 2
+    frames = analysis.num_frames
+    phase = np.nan_to_num(2 * np.pi * beat_phase(kept, frames, tempo))
+    features = analysis.features.copy()
+    features[:, FEATURE_INDEX["beat"]] = _one_hot(kept, frames)
+    features[:, FEATURE_INDEX["beat_phase_sin"]] = np.sin(phase)
+    features[:, FEATURE_INDEX["beat_phase_cos"]] = np.cos(phase)
+    features[:, FEATURE_INDEX["tempo"]] = tempo / TEMPO_SCALE_BPM
+    return MusicFeatures(features, analysis.onset_strength, kept, tempo)
 
 
 def beat_phase(beat_frames: np.ndarray, num_frames: int, tempo_bpm: float) -> np.ndarray:

@@ -89,13 +89,16 @@ def forward_kinematics(
     """
     num_joints = local_rotations.shape[-3]
     offsets = rest_offsets(local_rotations.dtype) if offsets is None else offsets
-    offsets = offsets.to(local_rotations)[:num_joints]
-    global_rot = [local_rotations[..., 0, :, :]]
+    offsets = offsets.to(local_rotations)[:num_joints, :, None]  # (J, 3, 1)
+    # One unbind instead of a select per joint: each select's backward writes a zero tensor the
+    # size of the whole input, which made the backward pass quadratic in the number of joints.
+    local = local_rotations.unbind(-3)
+    global_rot = [local[0]]
     positions = [root_position]
     for j in range(1, num_joints):
         parent = parents[j]
-        positions.append(positions[parent] + (global_rot[parent] @ offsets[j, :, None])[..., 0])
-        global_rot.append(global_rot[parent] @ local_rotations[..., j, :, :])
+        positions.append(positions[parent] + (global_rot[parent] @ offsets[j])[..., 0])
+        global_rot.append(global_rot[parent] @ local[j])
     return torch.stack(positions, dim=-2), torch.stack(global_rot, dim=-3)
 
 

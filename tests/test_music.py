@@ -216,3 +216,28 @@ def test_extract_features_rejects_unusable_arrays():
         music.extract_features(np.zeros(SAMPLE_RATE // 4, np.float32))
     with pytest.raises(ValueError, match="float samples in \\[-1, 1\\], got int16"):
         music.extract_features(np.zeros(2 * SAMPLE_RATE, np.int16))
+
+
+def test_fast_songs_are_danced_on_the_accented_half_of_their_beats():
+    audio, _ = percussion.click_track(176.0, 12.0)
+    fast = music.extract_features(audio)
+    assert fast.tempo_bpm > music.HALF_TIME_ABOVE_BPM
+    onset = fast.onset_strength.copy()
+    onset[fast.beat_frames[1::2]] += 1.0  # make the odd beats the accented ones
+    accented = music.MusicFeatures(fast.features, onset, fast.beat_frames, fast.tempo_bpm)
+    danced = music.danced_beats(accented)
+    np.testing.assert_array_equal(danced.beat_frames, fast.beat_frames[1::2])
+    assert danced.tempo_bpm == pytest.approx(fast.tempo_bpm / 2)
+    channel = music.FEATURE_INDEX
+    np.testing.assert_array_equal(np.flatnonzero(danced.features[:, channel["beat"]]), danced.beat_frames)
+    on_beat = danced.features[danced.beat_frames, channel["beat_phase_cos"]]
+    np.testing.assert_allclose(on_beat, 1.0, atol=1e-6)  # phase 0 on every kept beat
+    assert danced.features[0, channel["tempo"]] == pytest.approx(fast.features[0, channel["tempo"]] / 2)
+    sound = slice(0, channel["onset_peak"] + 1)
+    np.testing.assert_array_equal(danced.features[:, sound], fast.features[:, sound])
+
+
+def test_songs_at_ordinary_tempos_are_danced_on_every_beat():
+    audio, _ = percussion.click_track(120.0, 8.0)
+    analysis = music.extract_features(audio)
+    assert music.danced_beats(analysis) is analysis
