@@ -15,6 +15,7 @@ from dancemosaic.sampling import SamplingOptions
 from dancemosaic.studio.demo_songs import demo_song_paths
 from dancemosaic.studio.session import SessionStore
 from dancemosaic.studio.ui import build_ui
+from dancemosaic.studio.views import beat_figure
 
 DEMO_SONGS = Path(__file__).resolve().parent / "cache" / "demo-songs"  # rendered on first start
 
@@ -37,10 +38,11 @@ if __name__ == "__main__":
     store = SessionStore(ttl=args.session_ttl, requests_per_minute=args.requests_per_minute)
     page = build_ui(engine, store, demo_folder=DEMO_SONGS, smpl_model=args.smpl_model)
     if engine is not None:
-        # The first request would otherwise pay for librosa's beat-tracker compile and torch's
-        # first-call set-up (seconds on a laptop CPU): pay it before serving, not in the page.
+        # The first request would otherwise pay for librosa's beat-tracker compile, torch's
+        # first-call set-up and plotly's first figure (seconds on a laptop CPU): pay it before
+        # serving, not in the page.
         logging.info("warming up the engine")
         warm_up = Request("a person dances", song=demo_song_paths(DEMO_SONGS)[0], duration=10.0)
-        engine.generate(warm_up, SamplingOptions(steps=1))
+        beat_figure(engine.generate(warm_up, SamplingOptions(steps=1)), None)
     # A 20-minute song (the engine's limit) as 44.1 kHz stereo WAV is 212 MB.
     page.queue(default_concurrency_limit=4, max_size=64).launch(max_file_size="250mb")

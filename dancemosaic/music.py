@@ -214,7 +214,8 @@ def estimate_tempo(onset: np.ndarray) -> float:
 def danced_beats(analysis: MusicFeatures) -> MusicFeatures:
     """The song as a dancer counts it: above HALF_TIME_ABOVE_BPM, every other beat at half the tempo.
 
-    Dancers take fast music at half-time, and the training pairs dance fast tracks that way too.
+    Dancers take fast music at half-time, and the training pairs often put a dance's kinematic
+    beats on every other beat of a fast track (its beats come twice as often as the dance's).
     The kept beats are the more accented half (the larger mean onset strength); the beat, phase
     and tempo channels are rewritten to that grid, the sound channels stay as they are. Slower
     songs come back unchanged.

@@ -17,7 +17,9 @@ objective asks for exactly that on each target beat:
 Target beats are every beat, or every other beat when the song's beats come less than
 MIN_BEAT_FRAMES apart: a minimum needs room on both sides to survive the sigma 5 smoothing, and
 dancers step on the half-time of fast music anyway. The half-time phase is the one where the
-dance is already slower, which asks for the smaller change.
+dance is already slower, which asks for the smaller change. (Songs above 150 BPM arrive already
+counted on their half-time, ``music.danced_beats``, which the music tower hears too; between
+about 112 and 150 BPM the tower hears every beat and only the accents land on every other one.)
 
 Quantisation is straight-through: the forward pass decodes the re-quantised latent, so the
 optimisation sees the codes it will end with. (Optimising the continuous latent alone reached BAS

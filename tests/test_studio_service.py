@@ -11,7 +11,7 @@ import pytest
 import soundfile
 import torch
 
-from dancemosaic import mocap, percussion
+from dancemosaic import mocap, music, percussion
 from dancemosaic.rhythm import BeatOptions
 from dancemosaic.studio import views
 from dancemosaic.studio.service import Controls, Studio, check_ranges, parse_ranges, store_song
@@ -139,3 +139,14 @@ def test_beat_sync_reaches_the_engine_and_is_bounded(studio, session, song):
     synced = studio.generate(session, song, "a person dances", Controls(steps=2), duration=4.0)
     plain = studio.generate(session, song, "a person dances", Controls(steps=2, beat_steps=0), duration=4.0)
     assert not torch.equal(synced.codes, plain.codes)  # same seed: only the beat refinement differs
+
+
+def test_the_beat_panel_draws_every_music_beat_in_one_trace(studio, session, song):
+    dance = studio.generate(session, song, "a person dances", FAST, duration=6.0)
+    figure = views.beat_figure(dance, 0.3)
+    names = [trace.name for trace in figure.data]
+    assert names == ["joint speed (m/s)", "kinematic beats", "onset strength (scaled)", "music beats"]
+    beats = music.analyse_file(dance.song).beat_frames
+    drawn = np.asarray(figure.data[-1].x, dtype=float)
+    np.testing.assert_allclose(drawn[0::3], beats[beats < dance.motion.num_frames] / 30.0)
+    assert not figure.layout.shapes and "BAS 0.300" in figure.layout.title.text
