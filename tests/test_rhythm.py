@@ -86,7 +86,8 @@ def test_refinement_keeps_kept_tokens_and_never_loses_alignment(engine):
     span[10:30] = True
     beats = np.arange(5, 160, 15)
     refined = refine_beats_span(model, codes, span, beats, BeatOptions(steps=10))
-    assert torch.equal(refined[~span], codes[~span])
+    assert not torch.equal(refined[span], codes[span])  # it did change the span ...
+    assert torch.equal(refined[~span], codes[~span])  # ... and nothing else
     assert torch.equal(refine_beats_span(model, codes, span, beats, BeatOptions(steps=0)), codes)
 
     def bas(c: torch.Tensor) -> float:
