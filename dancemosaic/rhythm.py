@@ -149,31 +149,41 @@ def beat_codes(
         return codes
     targets = torch.as_tensor(targets, device=codes.device)
     report = progress or (lambda fraction: None)
-    latent = _descend(tokenizer, start, targets, planted, ~keep[..., None], frames, options, report)
+    latent = _descend(tokenizer, codes, keep, start, targets, planted, frames, options, report)
     with torch.no_grad():
-        refined = torch.where(keep[..., None], codes, quantize(tokenizer, latent))
+        refined = _snap(tokenizer, latent, codes, keep)
     scores = [_bas(tokenizer, c, beats, frames) for c in (codes, refined)]
     return refined if scores[1] >= scores[0] else codes
 
 
+def _snap(
+    tokenizer: MotionTokenizer, latent: torch.Tensor, codes: torch.Tensor, keep: torch.Tensor
+) -> torch.Tensor:
+    """The latent re-quantised to codes (1, L, Q), with the kept tokens exactly as they were (greedy
+    re-quantisation of an untouched row need not give back its own codes)."""
+    return torch.where(keep[..., None], codes, quantize(tokenizer, latent))
+
+
 def _descend(
     tokenizer: MotionTokenizer,
+    codes: torch.Tensor,
+    keep: torch.Tensor,
     start: torch.Tensor,
     targets: torch.Tensor,
     planted: torch.Tensor,
-    editable: torch.Tensor,
     frames: int,
     options: BeatOptions,
     progress: Callable[[float], None],
 ) -> torch.Tensor:
     """Adam on the latent's editable rows, straight through the re-quantisation; returns (1, L, D)."""
+    editable = ~keep[..., None]
     latent = start.clone().requires_grad_(True)
     scale = float(start.pow(2).mean().sqrt().clamp_min(1e-6))
     optimizer = torch.optim.Adam([latent], lr=options.eta * scale)
     with torch.enable_grad():
         for step in range(options.steps):
             with torch.no_grad():
-                snapped = tokenizer.quantizer.decode_codes(quantize(tokenizer, latent))
+                snapped = tokenizer.quantizer.decode_codes(_snap(tokenizer, latent, codes, keep))
             joints = latent_joints(tokenizer, latent + (snapped - latent).detach(), frames)
             loss = (
                 beat_loss(smoothed_speed(joints), targets)
