@@ -12,55 +12,32 @@ training pool, FSR and BAS; seconds are the mean time per dance (generation incl
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
+from training_music import dance_prompts, load_engine, score, sweep_parser  # puts the checkout on sys.path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
-
-from dancemosaic import metrics, music, rhythm  # noqa: E402
-from dancemosaic.dance import Request  # noqa: E402
-from dancemosaic.engine import DanceEngine  # noqa: E402
-from dancemosaic.evaluation import WINDOW, training_pool, windows  # noqa: E402
-from dancemosaic.sampling import SamplingOptions  # noqa: E402
-from dancemosaic.timing import FPS  # noqa: E402
+from dancemosaic import music, rhythm
+from dancemosaic.evaluation import training_pool
+from dancemosaic.sampling import SamplingOptions
 
 TRACKS = {"Vibe Ace": "{data}/music/Kevin_MacLeod_-_Vibe_Ace.hq.ogg",
           "synth 172 BPM": "{cache}/music/synth-172bpm-four_on_floor.wav",
           "synth 160 BPM": "{cache}/music/synth-160bpm-clave.wav"}  # fmt: skip
-PROMPTS = ("a person dances salsa", "a person dances", "a person dances ballet: pirouette, jete")
-
-
-def score(dances: list[np.ndarray], pool: list[np.ndarray], beats: np.ndarray) -> dict:
-    clips = [w for d in dances for w in windows(d, WINDOW // 2)]
-    row = metrics.evaluate_motions(clips, pool, FPS)
-    bas = [
-        metrics.beat_alignment_score(metrics.motion_beats(d), beats, num_frames=len(d) - 1) for d in dances
-    ]
-    return {k: round(row[k], 1) for k in ("FID_k", "FID_g", "FSR")} | {"BAS": round(float(np.mean(bas)), 3)}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", action="store_true")
-    parser.add_argument("--cache", type=Path, default=Path("cache/corpus"))
-    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
-    parser.add_argument("--checkpoint", type=Path, default=None, help="default: the starter checkpoint")
+    parser = sweep_parser(__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, nargs="*", default=[0, 25, 50])
     parser.add_argument("--eta", type=float, default=rhythm.BeatOptions.eta, help="relative step size")
     parser.add_argument("--plant", type=float, default=rhythm.BeatOptions.plant, help="planted-feet weight")
-    parser.add_argument("--seeds", type=int, default=2, help="dances per prompt")
     parser.add_argument("--half-time-above", type=float, default=music.HALF_TIME_ABOVE_BPM,
                         help="songs faster than this (BPM) are danced on every other beat")  # fmt: skip
     parser.add_argument("--tracks", nargs="*", choices=list(TRACKS), default=["Vibe Ace", "synth 172 BPM"])
     args = parser.parse_args()
-    engine = (
-        DanceEngine.from_pretrained(args.checkpoint) if args.checkpoint else DanceEngine.from_pretrained()
-    )
+    engine = load_engine(args)
     music.HALF_TIME_ABOVE_BPM = args.half_time_above
     pool = training_pool(args.cache)
     rows = []
@@ -69,16 +46,16 @@ def main() -> None:
         beats = music.analyse_file(track).beat_frames
         for steps in args.steps:
             options = SamplingOptions(beat=rhythm.BeatOptions(steps=steps, eta=args.eta, plant=args.plant))
-            dances, started = [], time.perf_counter()
-            for prompt in PROMPTS:
-                for seed in range(args.seeds):
-                    request = Request(prompt, song=track, seed=seed, duration=60.0)
-                    dance = engine.generate(request, options)
-                    dances.append(dance.motion.joints().numpy())
+            started = time.perf_counter()
+            dances = dance_prompts(engine, track, options, args.seeds)
             seconds = (time.perf_counter() - started) / len(dances)
             setting = {"track": name, "steps": steps, "eta": args.eta, "plant": args.plant,
                        "half_time_above": args.half_time_above}  # fmt: skip
-            rows.append(setting | score(dances, pool, beats) | {"seconds_per_60s": round(seconds, 2)})
+            scores = {
+                key: round(value, 3 if key == "BAS" else 1)
+                for key, value in score(dances, pool, beats).items()
+            }
+            rows.append(setting | scores | {"seconds_per_60s": round(seconds, 2)})
             print(rows[-1], file=sys.stderr)
     print(json.dumps(rows, indent=2) if args.json else "\n".join(str(r) for r in rows))
 

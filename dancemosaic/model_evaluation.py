@@ -27,7 +27,11 @@ from dancemosaic.sampling import SamplingOptions
 from dancemosaic.timing import FPS
 
 
-def _row(name: str, dances: list[np.ndarray], pool: list[np.ndarray], beats: list[np.ndarray]) -> dict:
+def score_dances(
+    name: str, dances: list[np.ndarray], pool: list[np.ndarray], beats: list[np.ndarray]
+) -> dict:
+    """One table row: FID, diversity and FSR of the dances' 5 s windows against ``pool``, and their
+    mean BAS against each dance's music ``beats``."""
     clips = [w for d in dances for w in windows(d, WINDOW // 2)]
     row = {"name": name} | metrics.evaluate_motions(clips, pool, FPS)
     scores = [
@@ -68,7 +72,7 @@ def model_rows(
                 request = Request(prompt, song=track if with_music else None, seed=seed, duration=max_seconds)
                 dances.append(engine.generate(request, options).motion.joints().numpy())
         beats = [track_beats[track_beats < len(d)] for d in dances]
-        rows.append(_row(name, dances, pool, beats))
+        rows.append(score_dances(name, dances, pool, beats))
     rows.append(
         retrieval_row(cache, index, track_beats, pool, len(_prompts(index)) * seeds, int(max_seconds * FPS))
     )
@@ -88,7 +92,7 @@ def retrieval_row(
         warp = fit_warp(metrics.motion_beats(source), track_beats, len(source), frames)
         joints.append(warp_joints(source, warp.source_frames))
         beats.append(track_beats - warp.music_start)
-    return _row("(e) retrieval: a training dance warped to the music", joints, pool, beats)
+    return score_dances("(e) retrieval: a training dance warped to the music", joints, pool, beats)
 
 
 LOWER_BODY = (0, 1, 2, 4, 5, 7, 8, 10, 11)
