@@ -26,20 +26,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from dancemosaic import percussion  # noqa: E402
 from dancemosaic.dance import Request  # noqa: E402
-from dancemosaic.editing import BEAT_WINDOW_TOKENS, next_window  # noqa: E402
+from dancemosaic.editing import BEAT_WINDOW_TOKENS, span_windows  # noqa: E402
 from dancemosaic.engine import DEFAULT_CHECKPOINT, DanceEngine  # noqa: E402
 from dancemosaic.timing import FPS, FRAMES_PER_TOKEN, SAMPLE_RATE  # noqa: E402
 
 
 def window_starts(num_tokens: int, window: int) -> list[int]:
-    """First frame of each window's newly decided tokens, replaying the engine's window plan."""
-    free, starts = torch.ones(num_tokens, dtype=torch.bool), []
-    while free.any():
-        first = int(free.nonzero()[0])
-        start, end = next_window(free, window)
-        starts.append(first * FRAMES_PER_TOKEN)
-        free[start:end] = False
-    return starts[1:]  # the first window has no seam
+    """First frame of each window's newly decided tokens, replaying the engine's window plan: each
+    window takes over where the previous one ended."""
+    plan = span_windows(torch.ones(num_tokens, dtype=torch.bool), window)
+    return [end * FRAMES_PER_TOKEN for _, end, _, _ in plan][:-1]  # the last window has no successor
 
 
 def seam_report(joints: np.ndarray, seams: list[int], radius: int = 2) -> dict:

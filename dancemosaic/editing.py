@@ -9,7 +9,7 @@ its span while its neighbours stay exactly as they were.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -144,25 +144,32 @@ def _fill_pass(
     return codes, seams
 
 
+def span_windows(span: torch.Tensor, window: int) -> Iterator[tuple[int, int, float, float]]:
+    """[start, end) token windows, context included, that together cover ``span`` (L,) once, each
+    with the share of the span covered before it and the share it covers (for progress)."""
+    todo, total = span.clone(), max(int(span.sum()), 1)
+    while todo.any():
+        start, end = next_window(todo, window)
+        done, share = 1 - int(todo.sum()) / total, int(todo[start:end].sum()) / total
+        todo[start:end] = False
+        yield start, end, done, share
+
+
 def refine_span(
     model: DanceModel, codes: torch.Tensor, span: torch.Tensor, signals: Signals, options: RefineOptions
 ) -> tuple[torch.Tensor, float]:
     """Inference-time token optimisation towards the pose targets, over windows covering ``span``."""
     codes, distances = codes.clone(), []
-    window = model.config.transformer.max_tokens
-    todo = span.clone()
-    while todo.any():
-        start, end = next_window(todo, window)
+    device = next(model.parameters()).device
+    for start, end, _, _ in span_windows(span, model.config.transformer.max_tokens):
         frames = slice(start * FRAMES_PER_TOKEN, end * FRAMES_PER_TOKEN)
         target, mask = _window_pose(signals, frames)
-        device = next(model.parameters()).device
         window_codes, keep = codes[start:end][None].to(device), ~span[start:end][None].to(device)
         refined, distance = refine_codes(
             model.tokenizer, window_codes, target[None].to(device), mask[None].to(device), keep, options
         )
         codes[start:end] = refined[0].cpu()
         distances.append(float(distance[0]))
-        todo[start:end] = False
     return codes, sum(distances) / len(distances)
 
 
@@ -175,20 +182,17 @@ def refine_beats_span(
     progress: Callable[[float], None] | None = None,
 ) -> torch.Tensor:
     """Beat-guided token optimisation of the ``span`` tokens, over windows with kept context."""
-    codes, todo, total = codes.clone(), span.clone(), max(int(span.sum()), 1)
+    codes = codes.clone()
     device = next(model.parameters()).device
     report = progress or (lambda fraction: None)
-    while todo.any():
-        start, end = next_window(todo, BEAT_WINDOW_TOKENS)
+    for start, end, done, share in span_windows(span, BEAT_WINDOW_TOKENS):
         frames = (end - start) * FRAMES_PER_TOKEN
         local = beats - start * FRAMES_PER_TOKEN
         local = local[(local >= 0) & (local < frames)]
         window_codes, keep = codes[start:end][None].to(device), ~span[start:end][None].to(device)
-        done, share = 1 - int(todo.sum()) / total, int(todo[start:end].sum()) / total
         refined = beat_codes(
             model.tokenizer, window_codes, local, keep, frames, options,
             lambda f, done=done, share=share: report(done + share * f),
         )  # fmt: skip
         codes[start:end] = refined[0].cpu()
-        todo[start:end] = False
     return codes
