@@ -93,17 +93,18 @@ def with_palms(rotations: torch.Tensor) -> torch.Tensor:
     return torch.cat([rotations, eye], dim=-3)
 
 
-def foot_contacts(joints: torch.Tensor, fps: float) -> torch.Tensor:
+def foot_contacts(joints: torch.Tensor, fps: float, floor: torch.Tensor | None = None) -> torch.Tensor:
     """(T, J, 3) -> (T, 4) contact flags for left ankle, left toe, right ankle, right toe.
 
     A foot joint is planted when it moves slower than CONTACT_SPEED (EDGE's 1 cm per 30 fps frame)
-    and is within CONTACT_HEIGHT of the clip's floor: the height test stops a jump's apex, where
-    the speed is momentarily zero, from counting as contact.
+    and is within CONTACT_HEIGHT of the floor: the height test stops a jump's apex, where the speed
+    is momentarily zero, from counting as contact. The floor is the clip's lowest joint, or
+    ``floor`` (T,) per frame.
     """
     feet = joints[:, list(skeleton.FOOT_JOINTS)]  # (T, 4, 3)
     speed = (feet[1:] - feet[:-1]).norm(dim=-1) * fps  # (T-1, 4)
     speed = torch.cat([speed, speed[-1:]], dim=0) if len(speed) else torch.zeros_like(feet[..., 0])
-    floor = joints[..., 1].min()
+    floor = joints[..., 1].min() if floor is None else floor[:, None]
     low = feet[..., 1] - floor < CONTACT_HEIGHT
     return ((speed < CONTACT_SPEED) & low).to(joints.dtype)
 

@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 
 from dancemosaic import metrics
-from dancemosaic.motion import CONTACT_HEIGHT, CONTACT_SPEED
+from dancemosaic.motion import foot_contacts
 from dancemosaic.refine import latent_joints, quantize
 from dancemosaic.skeleton import FOOT_JOINTS
 from dancemosaic.timing import FPS
@@ -103,19 +103,13 @@ def beat_loss(speed: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 
 
 def planted_feet(joints: torch.Tensor) -> torch.Tensor:
-    """(T, J, 3) -> (T, 4) flags: a foot joint moving slower than CONTACT_SPEED within
-    CONTACT_HEIGHT of the floor around it (the lowest toe within FLOOR_FRAMES either side).
-
-    A local floor, unlike ``motion.foot_contacts``'s single floor for the clip: decoded dances
-    drift up and down by more than a foot's lift over a minute, which would leave no foot planted.
+    """(T, J, 3) -> (T, 4) ``motion.foot_contacts`` against the floor around each frame (the lowest
+    toe within FLOOR_FRAMES either side), not one floor for the clip: decoded dances drift up and
+    down by more than a foot's lift over a minute, which would leave no foot planted.
     """
-    feet = joints[:, list(FOOT_JOINTS)]  # (T, 4, 3)
     toes = joints[:, [FOOT_JOINTS[1], FOOT_JOINTS[3]], 1].min(-1).values  # (T,)
     floor = -F.max_pool1d(-toes[None, None], 2 * FLOOR_FRAMES + 1, 1, FLOOR_FRAMES)[0, 0]  # running min
-    speed = (feet[1:] - feet[:-1]).norm(dim=-1) * FPS  # (T-1, 4)
-    speed = torch.cat([speed, speed[-1:]])
-    low = feet[..., 1] - floor[:, None] < CONTACT_HEIGHT
-    return ((speed < CONTACT_SPEED) & low).to(joints.dtype)
+    return foot_contacts(joints, FPS, floor)
 
 
 def plant_loss(joints: torch.Tensor, planted: torch.Tensor) -> torch.Tensor:
