@@ -27,13 +27,13 @@ def _summary_table(entries: list[dict]) -> str:
         row = totals[(entry["source"], entry["split"])]
         row[2 if entry["mirrored"] else 0] += 1
         row[1] += 0.0 if entry["mirrored"] else entry["seconds"] / 60
-    lines = [f"{'source':<12} {'split':<6} {'clips':>6} {'mirrored':>9} {'minutes':>8}"]
+    lines = [f"{'source':<18} {'split':<6} {'clips':>6} {'mirrored':>9} {'minutes':>8}"]
     for (source, split), (clips, minutes, mirrored) in sorted(totals.items()):
-        lines.append(f"{source:<12} {split:<6} {clips:>6} {mirrored:>9} {minutes:>8.1f}")
+        lines.append(f"{source:<18} {split:<6} {clips:>6} {mirrored:>9} {minutes:>8.1f}")
     clips = sum(v[0] for v in totals.values())
     mirrored = sum(v[2] for v in totals.values())
     minutes = sum(v[1] for v in totals.values())
-    lines.append(f"{'total':<12} {'':<6} {clips:>6} {mirrored:>9} {minutes:>8.1f}")
+    lines.append(f"{'total':<18} {'':<6} {clips:>6} {mirrored:>9} {minutes:>8.1f}")
     return "\n".join(lines)
 
 

@@ -87,6 +87,18 @@ class Motion:
         return cls(rotation.rot6d_to_matrix(rot6d), root, float(arrays["fps"]))
 
 
+def smpl_motion(poses: np.ndarray, trans: np.ndarray, fps: float) -> Motion:
+    """SMPL parameters -> the 22-joint body Motion at ``fps`` (palms dropped), float64.
+
+    poses: (T, 24, 3) axis-angle; trans: (T, 3) SMPL translation in metres. SMPL rotates the body
+    about the template pelvis, so the pelvis sits at ``trans + J_pelvis`` (the canonical skeleton's
+    ``REST_OFFSETS[0]``).
+    """
+    axis_angle = torch.as_tensor(poses[:, : skeleton.NUM_BODY_JOINTS], dtype=torch.float64)
+    root = torch.as_tensor(trans, dtype=torch.float64) + skeleton.rest_offsets(torch.float64)[0]
+    return Motion(rotation.axis_angle_to_matrix(axis_angle), root, fps)
+
+
 def with_palms(rotations: torch.Tensor) -> torch.Tensor:
     """(..., 22, 3, 3) -> (..., 24, 3, 3): the palms get identity local rotations."""
     eye = torch.eye(3, dtype=rotations.dtype).expand(rotations.shape[:-3] + (2, 3, 3))

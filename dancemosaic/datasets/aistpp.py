@@ -27,11 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from dancemosaic import rotation, skeleton
 from dancemosaic.datasets.clip import Clip
-from dancemosaic.motion import Motion, resample
+from dancemosaic.motion import Motion, resample, smpl_motion
 from dancemosaic.timing import FPS
 
 log = logging.getLogger(__name__)
@@ -267,10 +265,7 @@ def aistpp_motion(poses: np.ndarray, trans: np.ndarray, scaling: float) -> Motio
 
     poses: (T, 24, 3) axis-angle; trans: (T, 3) in AIST++ units (SMPL metres x scaling).
     """
-    axis_angle = torch.as_tensor(poses[:, : skeleton.NUM_BODY_JOINTS], dtype=torch.float64)
-    rotations = rotation.axis_angle_to_matrix(axis_angle)  # (T, 22, 3, 3)
-    root = torch.as_tensor(trans / scaling, dtype=torch.float64) + skeleton.rest_offsets(torch.float64)[0]
-    return Motion(rotations, root, AISTPP_FPS)
+    return smpl_motion(poses, trans / scaling, AISTPP_FPS)
 
 
 def load_aistpp_motion(path: Path, fps: float = FPS) -> Motion:

@@ -22,3 +22,4 @@ class Clip:
     text: str
     licence: str
     music: Path | None = None
+    music_offset: float = 0.0  # seconds into ``music`` where the clip's first frame plays

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
@@ -27,6 +27,7 @@ from tqdm import tqdm
 from dancemosaic.datasets import labels
 from dancemosaic.datasets.bvh_folder import load_bvh_clip
 from dancemosaic.datasets.clip import Clip
+from dancemosaic.datasets.dance_with_melody import read_dance_with_melody
 from dancemosaic.motion import Motion, mirror
 
 INDEX_VERSION = 1
@@ -89,7 +90,8 @@ class Entry:
     mirrored: bool
     file: str  # relative to the cache folder
     retarget: dict  # the RetargetReport of the source file (empty for SMPL datasets)
-    music: str | None = None  # the recorded music of a real music-dance pair (AIST++, FineDance)
+    music: str | None = None  # the recorded music of a real music-dance pair (AIST++, FineDance, ...)
+    music_offset: float = 0.0  # seconds into ``music`` where the clip's first frame plays
 
 
 def _save(clip: Clip, cache: Path, relative: str) -> None:
@@ -104,9 +106,7 @@ def _variants(clip: Clip, split: str) -> list[tuple[Clip, bool]]:
     variants = [(clip, False)]
     if split == "train":
         text = labels.mirror_prompt(clip.text)
-        variants.append(
-            (Clip(clip.name, clip.source, mirror(clip.motion), text, clip.licence, clip.music), True)
-        )
+        variants.append((replace(clip, motion=mirror(clip.motion), text=text), True))
     return variants
 
 
@@ -121,7 +121,7 @@ def _entries(clip: Clip, split: str, cache: Path, retarget: dict) -> list[dict]:
         motion = variant.motion
         entry = Entry(
             name, clip.source, split, variant.text, variant.licence, motion.num_frames, motion.duration,
-            is_mirror, file, retarget, music,
+            is_mirror, file, retarget, music, clip.music_offset,
         )  # fmt: skip
         entries.append(asdict(entry))
     return entries
@@ -164,7 +164,8 @@ def _jobs(data_root: Path, cache: Path) -> Iterator[tuple[Path, str, Source, Pat
 
 
 def prepare_corpus(data_root: Path, cache: Path, workers: int | None = None) -> list[dict]:
-    """Import every shared BVH into the cache; returns the index entries (also in index.json)."""
+    """Import every shared BVH, and the recorded dances with their songs, into the cache; returns
+    the index entries (also in index.json)."""
     data_root, cache = Path(data_root), Path(cache)
     if not (data_root / "mocap").is_dir():
         raise ValueError(f"{data_root} has no mocap/ folder: pass the shared data folder (../shared/data)")
@@ -174,10 +175,26 @@ def prepare_corpus(data_root: Path, cache: Path, workers: int | None = None) -> 
     with get_context("spawn").Pool(workers) as pool:
         for result in tqdm(pool.imap_unordered(_import_one, jobs), total=len(jobs), desc="import mocap"):
             entries.extend(result)
+    entries += _recorded_pairs(data_root, cache)
     entries.sort(key=lambda e: e["name"])
     held_out_music = sorted(p for p in read_test_list(data_root) if p.startswith("music/"))
     index = {"version": INDEX_VERSION, "clips": entries, "test_music": held_out_music}
     (cache / "index.json").write_text(json.dumps(index, indent=1))
+    return entries
+
+
+def _recorded_pairs(data_root: Path, cache: Path) -> list[dict]:
+    """The real dances recorded with their songs (``dance_with_melody/``), when the folder exists."""
+    folder = data_root / "dance_with_melody"
+    if not folder.is_dir():
+        return []
+    prefix = f"{folder.name}/"
+    held_out = {Path(p).stem for p in read_test_list(data_root) if p.startswith(prefix)}
+    entries = []
+    for split in ("train", "test"):
+        clips = read_dance_with_melody(folder, held_out, split)
+        entries += [e for clip in tqdm(clips, desc=f"import recorded dances ({split})") for e in
+                    _entries(clip, split, cache, {})]  # fmt: skip
     return entries
 
 

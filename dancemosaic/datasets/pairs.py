@@ -26,13 +26,14 @@ from tqdm import tqdm
 from dancemosaic import metrics, music, percussion
 from dancemosaic.datasets.corpus import load_index, load_joints, read_test_list
 from dancemosaic.pairing import Warp, fit_warp
-from dancemosaic.timing import SAMPLE_RATE
+from dancemosaic.timing import FPS, SAMPLE_RATE
 
 SYNTH_TEMPOS = (84, 92, 100, 108, 116, 124, 132, 140, 150, 160, 172)
 SYNTH_SECONDS = 90.0
 PAIRS_PER_CLIP = 2
 CANDIDATE_TRACKS = 4  # a clip's tracks are drawn from the ones whose beat rate suits it best
 MIN_MOTION_BEATS = 4
+MIN_RECORDED_FRAMES = 4 * FPS  # a recorded pair needs this much of its song left to be kept
 
 
 @dataclass(frozen=True)
@@ -119,12 +120,13 @@ def _recorded_track(cache: Path, audio: Path) -> Track:
 
 
 def _pair(
-    joints: np.ndarray, beats: np.ndarray, track: Track, recorded: bool = False
+    joints: np.ndarray, beats: np.ndarray, track: Track, recorded_start: int | None = None
 ) -> tuple[Warp, float, float]:
-    """Warp one dance onto one track (a recorded pair keeps its timing); BAS with and without the warp."""
-    if recorded:
-        frames = min(len(joints), track.num_frames)
-        warp = Warp(np.arange(frames, dtype=np.float64), 0, 0)
+    """Warp one dance onto one track; BAS with and without the warp. A recorded pair keeps its
+    timing: the dance plays from track frame ``recorded_start``, cut where the song ends."""
+    if recorded_start is not None:
+        frames = min(len(joints), track.num_frames - recorded_start)
+        warp = Warp(np.arange(frames, dtype=np.float64), recorded_start, 0)
     else:
         warp = fit_warp(beats, track.beat_frames, len(joints), track.num_frames)
     segment_beats = track.beat_frames - warp.music_start
@@ -143,19 +145,22 @@ def build_pairs(data_root: Path | None, cache: Path) -> dict:
         joints = load_joints(cache, entry)
         beats = metrics.motion_beats(joints)
         if entry.get("music"):  # a recorded pair: the dance already follows its own music
-            candidates = [(_recorded_track(cache, Path(entry["music"])), True)]
+            start = round(entry.get("music_offset", 0.0) * FPS)
+            candidates = [(_recorded_track(cache, Path(entry["music"])), start)]
         elif len(beats) >= MIN_MOTION_BEATS:
             candidates = [
-                (t, False)
+                (t, None)
                 for t in _candidates(_beat_period(beats), tracks, zlib.crc32(entry["name"].encode()))
             ]
         else:
             continue
-        for track, recorded in candidates:
-            warp, aligned, plain = _pair(joints, beats, track, recorded)
+        for track, start in candidates:
+            if start is not None and track.num_frames - start < MIN_RECORDED_FRAMES:
+                continue
+            warp, aligned, plain = _pair(joints, beats, track, start)
             pairs.append({"clip": entry["name"], "track": track.name, "music_start": warp.music_start,
                           "frames": warp.num_frames, "offset": offset, "anchors": warp.anchors,
-                          "bas": aligned, "bas_unaligned": plain, "recorded": recorded})  # fmt: skip
+                          "bas": aligned, "bas_unaligned": plain, "recorded": start is not None})  # fmt: skip
             warps.append(warp.source_frames.astype(np.float32))
             offset += warp.num_frames
     np.savez(cache / "pairs.npz", source_frames=np.concatenate(warps))

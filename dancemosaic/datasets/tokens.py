@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from dancemosaic.datasets.windows import ClipFeatures
+from dancemosaic.datasets.windows import ClipFeatures, mix_weights
 from dancemosaic.motion import sample_frames
 from dancemosaic.representation import features_to_motion, motion_to_features
 from dancemosaic.timing import FPS, FRAMES_PER_TOKEN
@@ -24,12 +24,13 @@ class TokenClip:
     codes: torch.Tensor  # (L, Q)
     features: torch.Tensor  # (T, C), T <= 4L
     music: torch.Tensor | None = None  # (T, 38) for music-dance pairs
+    kind: str = "other"  # a key of windows.TRAINING_MIX
 
 
 @torch.no_grad()
 def tokenize(tokenizer: MotionTokenizer, clips: list[ClipFeatures]) -> list[TokenClip]:
     return [
-        TokenClip(c.text, tokenizer.encode(c.features[None])[0], c.features)
+        TokenClip(c.text, tokenizer.encode(c.features[None])[0], c.features, kind=c.kind)
         for c in tqdm(clips, desc="tokenize clips", leave=False)
     ]
 
@@ -57,7 +58,8 @@ def tokenize_pairs(cache: Path, tokenizer: MotionTokenizer, clips: list[ClipFeat
             tracks[pair["track"]][pair["music_start"] : pair["music_start"] + len(features)]
         )
         features = features[: len(music)]
-        out.append(TokenClip(clip.text, tokenizer.encode(features[None])[0], features, music.float()))
+        codes = tokenizer.encode(features[None])[0]
+        out.append(TokenClip(clip.text, codes, features, music.float(), clip.kind))
     return out
 
 
@@ -77,8 +79,10 @@ class TokenBatch:
 
 
 def token_windows(items: list[TokenClip], batch: int, window: int, generator: torch.Generator) -> TokenBatch:
-    """Random windows of ``window`` tokens (whole clips when shorter, then padded)."""
-    picks = torch.randint(len(items), (batch,), generator=generator).tolist()
+    """Random windows of ``window`` tokens (whole clips when shorter, then padded), drawn by the
+    training mix (``windows.mix_weights``)."""
+    weights = mix_weights([item.kind for item in items], [len(item.codes) for item in items])
+    picks = torch.multinomial(weights, batch, replacement=True, generator=generator).tolist()
     codes, padding, features, music = [], [], [], []
     for i in picks:
         item = items[i]
