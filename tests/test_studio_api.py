@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
+
+import httpx
 import pytest
 import soundfile
+from gradio.utils import get_upload_folder
 from gradio_client import Client, handle_file
 
 from dancemosaic import bvh, percussion
@@ -59,3 +64,53 @@ def test_each_client_is_its_own_session(server):
     a = first.predict(handle_file(str(song)), "a person dances", seed=3, steps=2, api_name="/generate")
     b = second.predict(handle_file(str(song)), "a person dances", seed=3, steps=2, api_name="/generate")
     assert a["bas"] == b["bas"] and len(a["versions"]) == 2 and len(b["versions"]) == 1
+
+
+NOT_UPLOADED = "is not a file uploaded to this studio"
+GENERATE_DEFAULTS = (0, 1, 2.0, 2.0, 1.0, 1, None, 0)  # seed, steps, ..., beat_steps of /generate
+
+
+def raw_call(url: str, api_name: str, *data: object) -> str:
+    """Call an endpoint over plain HTTP, as a caller without gradio_client would: the answer's text."""
+    event = httpx.post(f"{url}gradio_api/call/{api_name}", json={"data": list(data)}).json()["event_id"]
+    return httpx.get(f"{url}gradio_api/call/{api_name}/{event}", timeout=120).text
+
+
+def test_generate_reads_no_server_file_but_the_callers_upload(server, tmp_path):
+    url, song, store = server
+    client = Client(url, verbose=False)
+    outside = tmp_path / "elsewhere.wav"  # a good song in another temporary folder of the server
+    outside.write_bytes(song.read_bytes())
+    trap = Path(get_upload_folder()) / f"dancemosaic-test-{uuid.uuid4().hex}"
+    trap.mkdir(parents=True)
+    (trap / "link.wav").symlink_to(outside)
+    attempts = {
+        "absolute": str(outside),
+        "dotdot": f"{trap}/../../{outside.relative_to('/')}",
+        "symlink": str(trap / "link.wav"),
+    }
+    for how, path in attempts.items():
+        with pytest.raises(Exception, match=NOT_UPLOADED):  # noqa: PT012
+            client.predict({"path": path}, "a person dances", steps=1, api_name="/generate")
+            pytest.fail(f"the {how} path was danced")
+    with pytest.raises(Exception, match="not a URL"):
+        client.predict({"path": "https://example.com/song.wav"}, "a person dances", api_name="/generate")
+    assert client.predict(api_name="/history")["version"] is None
+    state = client.predict(handle_file(str(song)), "a person dances", steps=1, api_name="/generate")
+    assert state["version"] == 1
+
+
+def test_another_sessions_files_are_refused(server):
+    url, song, store = server
+    owner, thief = Client(url, verbose=False), Client(url, verbose=False)
+    owner.predict(handle_file(str(song)), "a person dances", steps=1, api_name="/generate")
+    owner.predict("json", api_name="/export")
+    # The owner's song copy and exports sit in the session store, a folder gradio serves as static
+    # files and so lets through even with the FileData tag: the check refuses them all the same.
+    for path in (next(store.root.glob("*/songs/*/song.wav")), next(store.root.glob("*/exports/*/song.json"))):
+        with pytest.raises(Exception, match=NOT_UPLOADED):
+            thief.predict({"path": str(path)}, "a person dances", steps=1, api_name="/generate")
+        tagged = {"path": str(path), "meta": {"_type": "gradio.FileData"}}
+        assert NOT_UPLOADED in raw_call(url, "describe_song", tagged)
+        assert NOT_UPLOADED in raw_call(url, "generate", tagged, "a person dances", *GENERATE_DEFAULTS)
+    assert thief.predict(api_name="/history")["version"] is None

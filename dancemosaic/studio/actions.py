@@ -19,6 +19,7 @@ from dancemosaic.skeleton import BODY_PARTS, JOINT_NAMES, NUM_BODY_JOINTS
 from dancemosaic.studio import views
 from dancemosaic.studio.service import Controls, Studio, beat_alignment, parse_ranges
 from dancemosaic.studio.session import Session, SessionStore
+from dancemosaic.studio.uploads import UploadPolicy
 
 JOINT_CHOICES = [(name.replace("_", " "), name) for name in JOINT_NAMES[:NUM_BODY_JOINTS]]
 PRESETS = {
@@ -83,10 +84,15 @@ def page_errors(handler: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class Actions:
-    def __init__(self, studio: Studio, store: SessionStore, mesh_url: str | None = None) -> None:
+    def __init__(
+        self, studio: Studio, store: SessionStore, mesh_url: str | None = None,
+        uploads: UploadPolicy | None = None,
+    ) -> None:  # fmt: skip
         self.studio = studio
         self.store = store
         self.mesh_url = mesh_url  # the user's SMPL mesh for the player, when they gave one
+        # which files a request may name (default: anything in gradio's upload folder)
+        self.uploads = uploads or UploadPolicy.for_page()
 
     def session(self, request: gr.Request) -> Session:
         return self.store.get(request.session_hash or "anonymous")
@@ -124,6 +130,7 @@ class Actions:
         pose_bvh: str | None, guide: bool, pose_joints: list[str], request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008
     ) -> tuple:  # fmt: skip
+        song, pose_bvh = self.uploads.check(song), self.uploads.check(pose_bvh, "the BVH take")
         if not song:
             raise ValueError("upload a song first (wav, ogg, flac or mp3), or pick a demo song")
         controls = _controls(
@@ -139,6 +146,7 @@ class Actions:
 
     @page_errors
     def start_from_bvh(self, bvh: str | None, song: str | None, text: str, request: gr.Request) -> tuple:
+        bvh, song = self.uploads.check(bvh, "the BVH take"), self.uploads.check(song)
         if not bvh:
             raise ValueError("upload a BVH file to start from")
         return self.run(request, lambda s: self.studio.start_from_bvh(s, bvh, song, text))

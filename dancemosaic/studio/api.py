@@ -64,7 +64,9 @@ def register(actions: Actions) -> None:
             seed, steps, text_weight, music_weight, temperature=temperature, variations=variations,
             beat_steps=beat_steps,
         )  # fmt: skip
-        return call(request, lambda s: studio.generate(s, _path(song), text, controls, duration=duration))
+        return call(request, lambda s: studio.generate(
+            s, actions.uploads.check(song), text, controls, duration=duration
+        ))  # fmt: skip
 
     def edit(
         segments: str, request: gr.Request, text: str = "", joints: list[str] | None = None, seed: int = 0,
@@ -111,10 +113,3 @@ def register(actions: Actions) -> None:
         gr.api(fn, api_name=fn.__name__, concurrency_id=ENGINE_LANE, concurrency_limit=1)
     for fn in (undo, redo, pick, history, export):
         gr.api(fn, api_name=fn.__name__)
-
-
-def _path(song: Any) -> str | None:
-    """A FileData arrives as a dict or a model, depending on the route."""
-    if song is None:
-        return None
-    return song["path"] if isinstance(song, dict) else song.path

@@ -14,6 +14,7 @@ import gradio as gr
 
 from dancemosaic import music
 from dancemosaic.mocap import export_bvh, import_bvh
+from dancemosaic.studio.uploads import UploadPolicy
 from dancemosaic.timing import frames_to_seconds
 
 
@@ -48,7 +49,15 @@ def retarget_bvh(path: str | None) -> tuple[str, str | None]:
     return text, str(out)
 
 
-def build_inspect_tab() -> None:
+def build_inspect_tab(uploads: UploadPolicy) -> None:
+    """The panel; ``uploads`` says which files its two public endpoints may read."""
+
+    def checked(path: str | None, what: str) -> str | None:
+        try:
+            return None if path is None else str(uploads.check(path, what))
+        except ValueError as err:
+            raise gr.Error(str(err), print_exception=False) from None
+
     with gr.Row():
         with gr.Column():
             song = gr.Audio(type="filepath", label="Song")
@@ -57,5 +66,7 @@ def build_inspect_tab() -> None:
             bvh = gr.File(label="Mocap (BVH)", file_types=[".bvh"])
             bvh_info = gr.Markdown()
             canonical = gr.File(label="Canonical BVH (SMPL skeleton, 30 fps)")
-    song.change(describe_song, song, song_info, api_name="describe_song")
-    bvh.change(retarget_bvh, bvh, [bvh_info, canonical], api_name="retarget_bvh")
+    song.change(lambda p: describe_song(checked(p, "the song")), song, song_info, api_name="describe_song")
+    bvh.change(
+        lambda p: retarget_bvh(checked(p, "the BVH")), bvh, [bvh_info, canonical], api_name="retarget_bvh"
+    )

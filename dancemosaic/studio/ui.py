@@ -19,6 +19,7 @@ from dancemosaic.studio.inspect import build_inspect_tab
 from dancemosaic.studio.player import SET_KEPT_JOINTS_JS, SET_SELECTION_JS, STATIC, player_component
 from dancemosaic.studio.service import MAX_BEAT_STEPS, MAX_VARIATIONS, Studio
 from dancemosaic.studio.session import SessionStore
+from dancemosaic.studio.uploads import UploadPolicy
 from dancemosaic.studio.views import FILE_ROUTE
 
 GENRES = (
@@ -46,7 +47,9 @@ def build_ui(
     gr.set_static_paths([STATIC, store.root])  # the player's code, and each session's song copy
     # Gradio keeps its own copies of uploads and returned files: drop those older than the sessions.
     cache_cleanup = (1800, int(store.ttl))
+    demo_folder = demo_folder or store.root / "demo-songs"
     with gr.Blocks(title="DanceMosaic Studio", delete_cache=cache_cleanup) as page:
+        uploads = UploadPolicy.for_page(page, demo_folder)  # the files a request may name
         gr.Markdown(
             "# DanceMosaic Studio\nUpload a song, describe the dance, generate; then edit it turn by turn."
         )
@@ -54,12 +57,12 @@ def build_ui(
             if engine is None:
                 gr.Markdown(NO_CHECKPOINT)
             else:
-                actions = Actions(Studio(engine), store, _publish_mesh(smpl_model, store.root))
+                actions = Actions(Studio(engine), store, _publish_mesh(smpl_model, store.root), uploads)
                 api.register(actions)  # first, so the public endpoints get the plain names
-                _studio(actions, demo_folder or store.root / "demo-songs")
+                _studio(actions, demo_folder)
                 page.unload(actions.close)
         with gr.Tab("Check a song or a BVH"):
-            build_inspect_tab()
+            build_inspect_tab(uploads)
     return page
 
 
