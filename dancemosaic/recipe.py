@@ -3,6 +3,8 @@
     tokenizer -> backbone (text) -> residual -> music tower (backbone frozen) -> pose tower (frozen)
 
 Each stage resumes from its own folder under ``out`` and starts from the previous stage's weights.
+With ``init`` (an engine checkpoint), every stage starts from that checkpoint's weights instead of
+from scratch: fine-tuning, for when new data arrives and a CPU is all there is.
 """
 
 from __future__ import annotations
@@ -62,15 +64,28 @@ def _load_previous(model: DanceModel, out: Path, stage: str) -> None:
             return
 
 
-def train(cache: Path, out: Path, config: ModelConfig, recipe: Recipe = Recipe()) -> DanceModel:
+def _initial_model(config: ModelConfig, text_dim: int, init: Path | None) -> DanceModel:
+    """A fresh model, or the weights of the engine checkpoint ``init`` (same architecture)."""
+    model = DanceModel(config, text_dim)
+    if init is not None:
+        saved = checkpoint.read_config(init)
+        if ModelConfig.from_dict(saved["model"]) != config or saved["text_dim"] != text_dim:
+            raise ValueError(f"{init} has another architecture than the preset being trained")
+        checkpoint.load_weights(model, init)
+    return model
+
+
+def train(
+    cache: Path, out: Path, config: ModelConfig, recipe: Recipe = Recipe(), init: Path | None = None
+) -> DanceModel:
     out = Path(out)
     recipe = _fit_windows(recipe, config.transformer.max_tokens)
     torch.manual_seed(0)
     clips = load_clip_features(cache)
-    if "tokenizer" in recipe.stages:
-        train_tokenizer(clips, config, recipe.tokenizer, out)
     encoder = load_text_encoder(config.text_encoder)
-    model = DanceModel(config, encoder.dim)
+    model = _initial_model(config, encoder.dim, init)
+    if "tokenizer" in recipe.stages:
+        train_tokenizer(clips, config, recipe.tokenizer, out, model.tokenizer if init else None)
     checkpoint.load_weights(model.tokenizer, out / "tokenizer")
     model.to(distributed.setup().device)
     model.eval()

@@ -33,6 +33,7 @@ class SamplingOptions:
     top_k: int | None = 50
     guidance: GuidanceOptions = field(default_factory=GuidanceOptions)
     residual_temperature: float = 0.0
+    confidence_noise: float = 0.0  # MaskGIT's choice temperature: Gumbel noise on the remasking order
     refine_steps: int = 100  # token optimisation steps when pose constraints are given (0: none)
     beat: BeatOptions = field(default_factory=BeatOptions)  # with a song and no pose targets
 
@@ -45,6 +46,10 @@ class SamplingOptions:
             raise ValueError(f"top_k={self.top_k} must be >= 1, or None for the whole codebook")
         if self.refine_steps < 0:
             raise ValueError(f"refine_steps={self.refine_steps} must be >= 0")
+        if not self.confidence_noise >= 0:
+            raise ValueError(
+                f"confidence_noise={self.confidence_noise} must be >= 0 (0: pure confidence order)"
+            )
         if not self.residual_temperature >= 0:
             raise ValueError(f"residual_temperature={self.residual_temperature} must be >= 0 (0: argmax)")
 
@@ -75,6 +80,23 @@ def _sample(logits: torch.Tensor, temperature: float, generator: torch.Generator
     probs = torch.softmax(logits.float() / temperature, dim=-1).flatten(0, 1).cpu()  # (B * L, K)
     codes = torch.multinomial(probs, 1, generator=generator).view(logits.shape[:-1])
     return codes.to(logits.device)
+
+
+def _confidence(
+    logits: torch.Tensor, sampled: torch.Tensor, noise: float, generator: torch.Generator
+) -> torch.Tensor:
+    """(B, L) log-probability of each sampled code, plus ``noise`` x Gumbel noise.
+
+    Without noise the most predictable codes are kept first at every step, and the most predictable
+    codes are the quiet ones (standing, swaying): each step then conditions on more quiet context,
+    and long decoding settles into a still dance. MaskGIT's annealed noise mixes the order up early
+    and fades to pure confidence by the last step.
+    """
+    log_probs = torch.log_softmax(logits.float(), -1).gather(-1, sampled[..., None]).squeeze(-1)
+    if noise <= 0:
+        return log_probs
+    uniform = torch.rand(sampled.shape, generator=generator).clamp(1e-9, 1 - 1e-9).to(log_probs.device)
+    return log_probs + noise * -torch.log(-torch.log(uniform))
 
 
 def _given(
@@ -116,7 +138,8 @@ def decode_tokens(
     (it holds ``known``, or 0), so windows of different lengths share one batch.
 
     Each iteration t samples every masked token from the guided, temperature-scaled, top-k
-    distribution, scores it by its guided probability (tokens decoded earlier and kept tokens score
+    distribution, scores it by its guided log-probability (plus annealed Gumbel noise when
+    ``options.confidence_noise`` > 0; tokens decoded earlier and kept tokens score
     +inf, so they are never remasked: the model is trained to predict masked tokens only) and remasks
     the ``remask_count`` least confident. ``progress(t + 1, steps)`` is called after each iteration.
     """
@@ -132,8 +155,8 @@ def decode_tokens(
         logits = guided_logits(model, tokens, cond, options.guidance, padding)  # (B, L, K)
         sampled = _sample(_top_k(logits, options.top_k), options.temperature, generator)  # (B, L)
         tokens = torch.where(masked, sampled, tokens)
-        probs = torch.softmax(logits, -1).gather(-1, sampled[..., None]).squeeze(-1)  # (B, L)
-        confidence = probs.masked_fill(~masked, math.inf)
+        confidence = _confidence(logits, sampled, options.confidence_noise * (1 - (step + 1) / options.steps),
+                                 generator).masked_fill(~masked, math.inf)  # fmt: skip
         ranks = confidence.argsort(dim=1, stable=True).argsort(dim=1)  # (B, L): 0 = least confident
         tokens = tokens.masked_fill(ranks < remask_count(num_free, step, options.steps)[:, None], mask_id)
         if progress is not None:

@@ -105,10 +105,19 @@ def kinematic_losses(pred: torch.Tensor, target: torch.Tensor) -> dict[str, torc
 
 
 def train_tokenizer(
-    clips: list[ClipFeatures], config: ModelConfig, options: StageOptions, out: Path
+    clips: list[ClipFeatures],
+    config: ModelConfig,
+    options: StageOptions,
+    out: Path,
+    init: MotionTokenizer | None = None,
 ) -> MotionTokenizer:
+    """Train a tokenizer from scratch, or fine-tune ``init`` (its normalisation kept, so its codes
+    keep their meaning for the transformer stages that start from the same checkpoint)."""
     tokenizer = MotionTokenizer(config.tokenizer)
-    tokenizer.set_normalization(*feature_statistics(clips))
+    if init is None:
+        tokenizer.set_normalization(*feature_statistics(clips))
+    else:
+        tokenizer.load_state_dict(init.state_dict())
     tokenizer.to(distributed.setup().device)
 
     def step(generator: torch.Generator) -> dict[str, torch.Tensor]:

@@ -1,0 +1,108 @@
+"""Does the model dance as much as a dancer? Movement of generated dances against the real dance on
+the same song, for decoding settings side by side. Training songs only (the recorded training pairs
+of ``dance_with_melody``): settings are chosen here, never on the held-out songs.
+
+    python benchmarks/movement.py --checkpoint runs/x/export --seeds 2 --json
+
+Prints, per setting, the mean over songs and seeds of the pose-spread ratio and the joint-speed
+ratio (generated / real, 1.0 = moves like the dancer), and BAS on the song's beats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+
+from dancemosaic import metrics, music  # noqa: E402
+from dancemosaic.dance import Request  # noqa: E402
+from dancemosaic.datasets.corpus import load_index, load_joints  # noqa: E402
+from dancemosaic.datasets.dance_with_melody import style_of, style_prompt  # noqa: E402
+from dancemosaic.engine import DanceEngine  # noqa: E402
+from dancemosaic.guidance import GuidanceOptions  # noqa: E402
+from dancemosaic.rhythm import BeatOptions  # noqa: E402
+from dancemosaic.sampling import SamplingOptions  # noqa: E402
+from dancemosaic.timing import FPS  # noqa: E402
+
+SONGS = ("DANCE_C_2", "DANCE_R_2", "DANCE_T_2", "DANCE_W_1")  # training pairs, one per style
+BASE = SamplingOptions()
+SETTINGS = {
+    "default": BASE,
+    "beat off": replace(BASE, beat=BeatOptions(steps=0)),
+    "1 step": replace(BASE, steps=1),
+    "30 steps": replace(BASE, steps=30),
+    "guidance 1/1": replace(BASE, guidance=GuidanceOptions(text=1.0, music=1.0)),
+    "temperature 1.3": replace(BASE, temperature=1.3),
+    "top-k off": replace(BASE, top_k=None),
+    "confidence noise 2": replace(BASE, confidence_noise=2.0),
+    "confidence noise 4": replace(BASE, confidence_noise=4.0),
+}
+
+
+def movement(joints: np.ndarray) -> tuple[float, float]:
+    """(pose spread in cm, root-relative joint speed in m/s) of (T, J, 3) joints at 30 fps."""
+    relative = joints[:, :22] - joints[:, :1]
+    speed = float(np.linalg.norm(np.diff(relative, axis=0), axis=-1).mean() * FPS)
+    return float(relative.std(0).mean() * 100), speed
+
+
+def real_dances(cache: Path) -> list[tuple[str, Path, np.ndarray]]:
+    entries = {e["name"]: e for e in load_index(cache)["clips"]}
+    picked = [(stem, entries[f"dance_with_melody/{stem}"]) for stem in SONGS]
+    return [(stem, Path(entry["music"]), load_joints(cache, entry)) for stem, entry in picked]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", type=Path, default=None, help="default: the starter checkpoint")
+    parser.add_argument("--cache", type=Path, default=Path("cache/corpus"))
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--settings", nargs="*", default=list(SETTINGS), choices=list(SETTINGS))
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    engine = (
+        DanceEngine.from_pretrained(args.checkpoint) if args.checkpoint else DanceEngine.from_pretrained()
+    )
+    songs = real_dances(args.cache)
+    frames = int(args.seconds * FPS)
+    rows = {}
+    jobs = [(name, song) for name in args.settings for song in songs]
+    for name, (stem, song, real) in tqdm(jobs, desc="dance"):
+        real_spread, real_speed = movement(real[:frames])
+        beats = music.analyse_file(song).beat_frames
+        beats = beats[beats < frames]
+        for seed in range(args.seeds):
+            request = Request(style_prompt(style_of(stem), stem), song=song, seed=seed, duration=args.seconds)
+            joints = engine.generate(request, SETTINGS[name]).motion.joints().numpy()
+            spread, speed = movement(joints)
+            bas = metrics.beat_alignment_score(
+                metrics.motion_beats(joints), beats, num_frames=len(joints) - 1
+            )
+            rows.setdefault(name, []).append((spread / real_spread, speed / real_speed, spread, bas))
+    table = {
+        name: dict(
+            zip(
+                ("spread_ratio", "speed_ratio", "spread_cm", "BAS"),
+                np.mean(v, 0).round(3).tolist(),
+                strict=True,
+            )
+        )
+        for name, v in rows.items()
+    }
+    if args.json:
+        print(json.dumps(table, indent=1))
+        return
+    for name, row in table.items():
+        print(f"{name:<20} " + "  ".join(f"{k} {v:.3f}" for k, v in row.items()))
+
+
+if __name__ == "__main__":
+    main()
