@@ -127,14 +127,25 @@ def generate(args: argparse.Namespace) -> None:
 
 def evaluate(args: argparse.Namespace) -> None:
     from dancemosaic.evaluation import reference_row, tokenizer_row
+    from dancemosaic.real_evaluation import has_real_pairs
 
     rows = [reference_row(args.cache, args.data)]
+    engine = None
     if args.checkpoint:
         from dancemosaic.engine import DanceEngine
-        from dancemosaic.model_evaluation import model_rows
 
         engine = DanceEngine.from_pretrained(args.checkpoint)
         rows.append(tokenizer_row(engine.model.tokenizer, args.cache))
+    if has_real_pairs(args.cache):
+        from dancemosaic.real_rows import evaluate as evaluate_real
+
+        rows += evaluate_real(
+            args.cache, engine, seeds=args.seeds, seconds=args.seconds, copy=not args.no_copy,
+            store=args.keep_dances,
+        )  # fmt: skip
+    if engine is not None and args.track_rows:
+        from dancemosaic.model_evaluation import model_rows
+
         rows += model_rows(engine, args.cache, args.data, seeds=args.seeds, max_seconds=args.seconds)
     if args.json:
         print(json.dumps(rows if len(rows) > 1 else rows[0], indent=2))
@@ -179,8 +190,24 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--data", type=Path, default=Path("../shared/data"), help="the shared data folder")
     ev.add_argument("--json", action="store_true", help="print JSON")
     ev.add_argument("--checkpoint", type=Path, default=None, help="also evaluate this engine checkpoint")
-    ev.add_argument("--seeds", type=int, default=1, help="dances per held-out prompt")
-    ev.add_argument("--seconds", type=float, default=60.0, help="seconds of the held-out track per dance")
+    ev.add_argument("--seeds", type=int, default=1, help="dances per held-out song (or track prompt)")
+    ev.add_argument(
+        "--seconds",
+        type=float,
+        default=30.0,
+        help="seconds of each held-out song (or of the track) per dance",
+    )
+    ev.add_argument(
+        "--no-copy", action="store_true", help="skip the no-copying distance (the slowest measure)"
+    )
+    ev.add_argument(
+        "--keep-dances", type=Path, default=None,
+        help="folder where generated dances are kept and reused by checkpoint, song, length and seed",
+    )  # fmt: skip
+    ev.add_argument(
+        "--track-rows", action="store_true",
+        help="also the former rows: dances on the held-out track, FID against the training pool",
+    )  # fmt: skip
     ev.set_defaults(run=evaluate)
     return parser
 

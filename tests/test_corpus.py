@@ -154,7 +154,7 @@ def test_evaluate_a_checkpoint_prints_every_row(prepared, data_folder, tmp_path,
 
     DanceEngine.from_config(ModelConfig.tiny()).save_pretrained(tmp_path / "ckpt")
     args = ["evaluate", "--cache", str(prepared), "--data", str(data_folder), "--json", "--seconds", "6"]
-    assert main([*args, "--checkpoint", str(tmp_path / "ckpt")]) == 0
+    assert main([*args, "--checkpoint", str(tmp_path / "ckpt"), "--track-rows"]) == 0
     rows = json.loads(capsys.readouterr().out)
     names = [row["name"] for row in rows]
     assert names[1] == "tokenizer reconstruction (held-out clips)" and len(names) == 8

@@ -1,0 +1,73 @@
+"""How much a dance moves, compared with a real dancer on the same music, and the sanity dances.
+
+A dance that stands in one pose and sways can score well on FID against a mixed pool and on BAS
+(shared/reference/metrics.md, "Protocol facts"); these measures cannot be fooled that way:
+
+- ``joint_speed``: mean speed (m/s) of joints 1..21 relative to the root (the pelvis), so gliding
+  across the floor in a fixed pose does not count as moving;
+- ``pose_spread``: the std over time (m) of each root-relative joint coordinate, averaged over
+  joints 1..21 and the three axes (turning counts: the positions are in world axes);
+- ``movement_ratios``: both, divided by those of the real dance on the same song segment.
+
+``frozen`` and ``shrunk`` build the dances a headline metric must reject: the first pose held
+still, and the real dance with its root-relative movement scaled down around its mean pose.
+Every function takes joint positions (T, J, 3) in metres, y up, SMPL order, J >= 22.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dancemosaic.features import as_positions
+from dancemosaic.timing import FPS
+
+SHRUNK_SCALE = 0.2  # the sanity row keeps 20 % of the real movement
+
+
+def root_relative(joints: np.ndarray) -> np.ndarray:
+    """(T, J, 3) -> (T, J - 1, 3): joints 1.. minus the per-frame root."""
+    p = as_positions(joints, min_frames=2, min_joints=22)
+    return p[:, 1:] - p[:, :1]
+
+
+def joint_speed(joints: np.ndarray, fps: float = FPS) -> float:
+    """Mean root-relative joint speed (m/s) over frames and joints 1..21."""
+    relative = root_relative(joints)
+    return float(np.linalg.norm(np.diff(relative, axis=0), axis=-1).mean() * fps)
+
+
+def pose_spread(joints: np.ndarray) -> float:
+    """Mean per-joint std (m) of the root-relative positions, over joints 1..21 and x, y, z."""
+    return float(root_relative(joints).std(axis=0).mean())
+
+
+def movement(joints: np.ndarray, fps: float = FPS) -> dict[str, float]:
+    return {"speed": joint_speed(joints, fps), "spread": pose_spread(joints)}
+
+
+def movement_ratios(dance: np.ndarray, real: np.ndarray, fps: float = FPS) -> dict[str, float]:
+    """Speed and spread of ``dance`` divided by those of the ``real`` dance on the same music."""
+    own, truth = movement(dance, fps), movement(real, fps)
+    if truth["speed"] <= 0 or truth["spread"] <= 0:
+        raise ValueError("the real dance does not move: pick another reference dance")
+    return {f"{k}_ratio": own[k] / truth[k] for k in own}
+
+
+def frozen(joints: np.ndarray) -> np.ndarray:
+    """The first pose (root included) held for the whole length: a dance that never moves."""
+    p = as_positions(joints, min_frames=1)
+    return np.repeat(p[:1], len(p), axis=0)
+
+
+def shrunk(joints: np.ndarray, scale: float = SHRUNK_SCALE) -> np.ndarray:
+    """The dance with its root-relative movement scaled by ``scale`` around its mean pose.
+
+    The root keeps its path, so the body travels as the real dancer did while its limbs barely move
+    (bone lengths are not kept: this is a probe for metrics, not a motion to show).
+    """
+    p = as_positions(joints, min_frames=2, min_joints=22)
+    relative = p[:, 1:] - p[:, :1]
+    mean_pose = relative.mean(axis=0)
+    out = p.copy()
+    out[:, 1:] = p[:, :1] + mean_pose + scale * (relative - mean_pose)
+    return out

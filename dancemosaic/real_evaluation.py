@@ -1,0 +1,437 @@
+"""The evaluation against real dancers: dances scored against the held-out real music-dance pairs.
+
+Ground truth: every held-out clip recorded with its song (``split == "test"`` with ``music``: the
+Dance with Melody ballroom dances). For each, the first ``seconds`` of the real dance and of its
+song (from where the dance starts) form one evaluated ``Segment``; a row puts one or more dances on
+each segment (``real_rows.py``) and ``score_row`` measures them:
+
+- **FID_k / FID_g** against the held-out real dances, on WINDOW_SECONDS windows every second of
+  the segments (FineDance protocol features). Why windows: with four real sequences a Gaussian
+  over 66 kinetic dimensions has rank 3 and FID means little; 5 s windows every second give about
+  100 real samples (overlapping, so fewer independent ones), each segment weighing the same.
+  Generated dances are windowed the same way. The floor is the **real-vs-real** row: the training
+  real dances of the same styles (their first ``seconds``), windowed the same way.
+- **movement**: root-relative joint speed and pose spread of each dance divided by those of the
+  real dance on the same segment (``movement.py``).
+- **BAS** (Bailando variant, 30 fps, sigma 3 frames) against two beat trackers: the project's
+  (``music.music_beats``) and librosa's defaults, as LODGE (``librosa_beats``).
+- **FSR** (LODGE) of each whole dance.
+- **style**: the classifier of ``style.py`` (trained on real training dances) names each dance;
+  accuracy is the share named as its song's style.
+- **no copying** (``copying.py``): each window's distance to its nearest training window, against
+  the held-out real dances' own.
+
+``verdicts`` checks which measures reject the sanity rows (frozen, shrunk) while the real dances
+pass: only those are headline measures; and which targets of issue 10 a model row meets.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import librosa
+import numpy as np
+import soundfile
+
+from dancemosaic import copying, metrics, movement, music, style
+from dancemosaic.datasets.corpus import load_index, load_joints
+from dancemosaic.datasets.dance_with_melody import style_of
+from dancemosaic.timing import FPS, HOP_LENGTH, SAMPLE_RATE, seconds_to_frames
+
+log = logging.getLogger(__name__)
+
+WINDOW_SECONDS = 5.0
+WINDOW = seconds_to_frames(WINDOW_SECONDS)
+WINDOW_HOP = seconds_to_frames(1.0)
+DEFAULT_SECONDS = 30.0
+CONSTANT_STD = 1e-6  # a feature whose std over the real windows is below this is dropped from FID
+COPY_NEAR = 0.01  # m: a window this close to a training window is (nearly) a copy of it
+BALLROOM_SOURCE = "dance_with_melody"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One held-out real dance over the evaluated span, with its song from where it starts."""
+
+    name: str  # DANCE_C_8
+    style: str
+    prompt: str
+    song: Path
+    music_offset: float  # seconds into ``song`` where the dance starts
+    real: np.ndarray  # (T, 22, 3) the real dance over the segment
+
+    @property
+    def frames(self) -> int:
+        return len(self.real)
+
+
+def style_label(entry: dict) -> str | None:
+    """The style a real dance of the corpus shows, or None when it is not a styled dance."""
+    if entry["source"] == BALLROOM_SOURCE:
+        return style_of(re.search(r"DANCE_[CRTW]_\d+", entry["name"])[0])
+    if entry["source"] == "cmu_salsa" and "dance" in entry["text"]:
+        return "salsa"
+    if entry["source"] == "cmu_modern" and "dance" in entry["text"]:
+        return "modern"
+    return None
+
+
+def has_real_pairs(cache: Path) -> bool:
+    """Whether the cache holds a held-out real dance recorded with its song."""
+    return any(e["split"] == "test" and e.get("music") for e in load_index(cache)["clips"])
+
+
+def held_out_segments(cache: Path, seconds: float = DEFAULT_SECONDS) -> list[Segment]:
+    """The held-out real music-dance pairs, each cut to its first ``seconds`` (and to its song)."""
+    index = load_index(cache)
+    entries = [e for e in index["clips"] if e["split"] == "test" and e.get("music") and not e["mirrored"]]
+    if not entries:
+        raise ValueError(
+            f"the cache at {cache} holds no held-out real music-dance pair: prepare it with the "
+            "dance_with_melody folder and its splits/test.txt"
+        )
+    segments = []
+    for entry in entries:
+        song = Path(entry["music"])
+        if not song.is_file():
+            raise ValueError(f"the song of {entry['name']} is missing ({song}): pass the shared data folder")
+        song_frames = int((soundfile.info(song).duration - entry["music_offset"]) * FPS)
+        frames = min(seconds_to_frames(seconds), entry["frames"], song_frames)
+        real = load_joints(cache, entry)[:frames]
+        name = entry["name"].split("/")[-1]
+        segments.append(Segment(name, style_label(entry), entry["text"], song, entry["music_offset"], real))
+    return segments
+
+
+def song_segment(segment: Segment, folder: Path) -> Path:
+    """The song from where the real dance starts, as a file the engine can read."""
+    if segment.music_offset == 0:
+        return segment.song
+    rate = soundfile.info(segment.song).samplerate
+    audio, rate = soundfile.read(segment.song, start=int(segment.music_offset * rate))
+    path = Path(folder) / f"{segment.name}.wav"
+    soundfile.write(path, audio, rate)
+    return path
+
+
+def librosa_beats(audio: np.ndarray) -> np.ndarray:
+    """Beat frames at 30 fps with librosa's defaults, as LODGE computes them.
+
+    ``onset.onset_strength`` and ``beat.beat_track`` with default settings (tightness 100, trim
+    on, start_bpm 120) on audio at SAMPLE_RATE = 30 fps x 512 hop, so beat frames are motion frames.
+    """
+    onset = librosa.onset.onset_strength(y=audio, sr=SAMPLE_RATE, hop_length=HOP_LENGTH)
+    _, beats = librosa.beat.beat_track(onset_envelope=onset, sr=SAMPLE_RATE, hop_length=HOP_LENGTH)
+    return np.asarray(beats, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Beats:
+    project: np.ndarray  # music.music_beats
+    librosa: np.ndarray  # librosa_beats
+
+
+def segment_beats(song: Path, frames: int) -> Beats:
+    """Both trackers' beats over the first ``frames`` motion frames of ``song``."""
+    audio = music.load_audio(song)[: frames * HOP_LENGTH]
+    return Beats(music.music_beats(audio), librosa_beats(audio))
+
+
+def bas(dance: np.ndarray, beats: np.ndarray) -> float:
+    """Bailando BAS of one dance against music beat frames, over the dance's length."""
+    found = metrics.motion_beats(dance)
+    return metrics.beat_alignment_score(found, beats, num_frames=len(dance) - 1)
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """Kinetic and geometric features (FineDance protocol) of a list of windows."""
+
+    kinetic: np.ndarray
+    geometric: np.ndarray
+
+    @classmethod
+    def of_windows(cls, dances: Sequence[np.ndarray], hop: int = WINDOW_HOP) -> FeatureSet:
+        return cls(*metrics.extract_features([w for d in dances for w in style.windows(d, hop, WINDOW)]))
+
+    def __len__(self) -> int:
+        return len(self.kinetic)
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Feature standardisation from the real dances (mean, std per kind; constant features dropped).
+
+    The field normalises by the ground-truth pool, but four held-out dances never show some of the
+    32 geometric relations: their std is 0, the 1e-10 guard divides by it and one such relation in
+    a generated window sends FID_g to 1e17. The scale therefore comes from every real dance of the
+    held-out styles (held-out and training windows); a feature constant over all of them is dropped
+    and counted (``n_dropped_features``).
+    """
+
+    mean_k: np.ndarray
+    std_k: np.ndarray
+    mean_g: np.ndarray
+    std_g: np.ndarray
+
+    @classmethod
+    def of(cls, features: FeatureSet) -> Scale:
+        return cls(features.kinetic.mean(0), features.kinetic.std(0), features.geometric.mean(0),
+                   features.geometric.std(0))  # fmt: skip
+
+    def apply(self, features: FeatureSet) -> tuple[np.ndarray, np.ndarray]:
+        keep_k, keep_g = self.std_k > CONSTANT_STD, self.std_g > CONSTANT_STD
+        kinetic = (features.kinetic - self.mean_k)[:, keep_k] / self.std_k[keep_k]
+        geometric = (features.geometric - self.mean_g)[:, keep_g] / self.std_g[keep_g]
+        return kinetic, geometric
+
+    @property
+    def dropped(self) -> int:
+        return int((self.std_k <= CONSTANT_STD).sum() + (self.std_g <= CONSTANT_STD).sum())
+
+
+def fid_scores(generated: FeatureSet, reference: FeatureSet, scale: Scale, prefix: str = "") -> dict:
+    """FID_k, FID_g and Div of ``generated`` against ``reference``, both standardised by ``scale``."""
+    gen_k, gen_g = scale.apply(generated)
+    ref_k, ref_g = scale.apply(reference)
+    return {
+        f"{prefix}FID_k": metrics.frechet_distance(gen_k, ref_k),
+        f"{prefix}FID_g": metrics.frechet_distance(gen_g, ref_g),
+        f"{prefix}Div_k": metrics.diversity(gen_k),
+        f"{prefix}Div_g": metrics.diversity(gen_g),
+        f"{prefix}n_windows": len(generated),
+        f"{prefix}n_reference_windows": len(reference),
+        f"{prefix}n_dropped_features": scale.dropped,
+    }
+
+
+def style_classifier(cache: Path) -> style.StyleClassifier:
+    """The style classifier of the corpus's real training dances, trained once and kept in the cache."""
+    index = load_index(cache)
+    entries = [e for e in index["clips"] if e["split"] == "train" and not e["mirrored"] and style_label(e)]
+    key = style.training_key([e["name"] for e in entries], [e["frames"] for e in entries])
+    path = Path(cache) / style.CACHE_FILE
+    classifier = style.StyleClassifier.load(path, key)
+    if classifier is None:
+        log.info("training the style classifier on %d real dances", len(entries))
+        classifier = style.train([load_joints(cache, e) for e in entries], [style_label(e) for e in entries])
+        classifier.save(path, key)
+    return classifier
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every row is scored against, computed once."""
+
+    segments: list[Segment]
+    beats: dict[str, Beats]
+    reference: FeatureSet  # windows of the held-out real segments
+    scale: Scale  # from every real window of the held-out styles
+    real_training: FeatureSet  # windows of the training real dances, styles balanced
+    classifier: style.StyleClassifier
+    copy_pool: np.ndarray | None = None  # copying.training_pool; None skips the no-copying measure
+    training_pool: FeatureSet | None = None  # the former protocol's pool: secondary FID only
+
+
+def build_context(
+    cache: Path, segments: list[Segment], songs: dict[str, Path], copy: bool = True, old_pool: bool = True
+) -> Context:
+    from dancemosaic.evaluation import training_pool
+
+    beats = {s.name: segment_beats(songs[s.name], s.frames) for s in segments}
+    reference = FeatureSet.of_windows([s.real for s in segments])
+    real_training = _balanced_training_windows(cache, segments)
+    both = FeatureSet(
+        np.concatenate([reference.kinetic, real_training.kinetic]),
+        np.concatenate([reference.geometric, real_training.geometric]),
+    )
+    pool = copying.training_pool(cache) if copy else None
+    old = FeatureSet(*metrics.extract_features(training_pool(cache))) if old_pool else None
+    return Context(
+        segments, beats, reference, Scale.of(both), real_training, style_classifier(cache), pool, old
+    )
+
+
+def _balanced_training_windows(cache: Path, segments: list[Segment]) -> FeatureSet:
+    """Windows of the first segment-length of every training real dance of the held-out styles,
+    subsampled (seeded) so that each style gives as many windows as the scarcest one."""
+    frames = max(s.frames for s in segments)
+    entries = [
+        e for e in load_index(cache)["clips"]
+        if e["split"] == "train" and not e["mirrored"] and e.get("music")
+    ]  # fmt: skip
+    per_style = {}
+    for name in sorted({s.style for s in segments}):
+        dances = [load_joints(cache, e)[:frames] for e in entries if style_label(e) == name]
+        per_style[name] = [w for d in dances for w in style.windows(d, WINDOW_HOP, WINDOW)]
+    if not all(per_style.values()):
+        missing = [k for k, v in per_style.items() if not v]
+        raise ValueError(f"no training real dance of style(s) {missing}: the real-vs-real row needs one")
+    count = min(len(v) for v in per_style.values())
+    rng = np.random.default_rng(0)
+    chosen = [
+        w
+        for v in per_style.values()
+        for i in sorted(rng.choice(len(v), count, replace=False))
+        for w in [v[i]]
+    ]
+    return FeatureSet(*metrics.extract_features(chosen))
+
+
+def score_row(
+    name: str, dances: dict[str, list[np.ndarray]], context: Context, is_reference: bool = False
+) -> dict:
+    """One table row for ``dances`` (segment name -> the dances on that segment).
+
+    ``is_reference``: the dances are the reference windows themselves (FID 0 by construction).
+    """
+    by_name = {s.name: s for s in context.segments}
+    flat = [(by_name[n], d) for n, ds in dances.items() for d in ds]
+    everything = [d for _, d in flat]
+    row: dict = {"name": name, "n_dances": len(flat)}
+    if is_reference:
+        row |= {"FID_k": 0.0, "FID_g": 0.0, "FID_note": "the reference set itself: see the real-vs-real row"}
+    else:
+        row |= fid_scores(FeatureSet.of_windows(everything), context.reference, context.scale)
+    row |= _movement_scores(flat)
+    row["BAS_librosa_beats"] = _nanmean([bas(d, context.beats[s.name].librosa) for s, d in flat])
+    row["BAS_project_beats"] = _nanmean([bas(d, context.beats[s.name].project) for s, d in flat])
+    row["FSR"] = _nanmean([metrics.foot_skate_ratio(d) for d in everything])
+    row |= _style_scores(flat, context.classifier)
+    if context.copy_pool is not None:
+        row |= _copy_scores(copying.copy_distances(everything, context.copy_pool))
+    if context.training_pool is not None:
+        row |= _training_pool_scores(everything, context.training_pool)
+    row["per_song"] = {n: _movement_scores([(by_name[n], d) for d in ds]) for n, ds in dances.items()}
+    return row
+
+
+def _copy_scores(distances: np.ndarray) -> dict:
+    return {
+        "copy_distance_median_m": float(np.median(distances)),
+        "copy_distance_p05_m": float(np.percentile(distances, 5)),
+        "copy_share_within_1cm": float((distances < COPY_NEAR).mean()),
+    }
+
+
+def _training_pool_scores(dances: list[np.ndarray], pool: FeatureSet) -> dict:
+    """The former protocol: non-overlapping 5 s windows against the whole training pool."""
+    windows = FeatureSet.of_windows(dances, hop=WINDOW)
+    gen_k, gen_g = windows.kinetic, windows.geometric
+    ref_k, gen_k = metrics.normalize(pool.kinetic, gen_k)
+    ref_g, gen_g = metrics.normalize(pool.geometric, gen_g)
+    return {
+        "training_pool_FID_k": metrics.frechet_distance(gen_k, ref_k),
+        "training_pool_FID_g": metrics.frechet_distance(gen_g, ref_g),
+    }
+
+
+def _movement_scores(flat: list[tuple[Segment, np.ndarray]]) -> dict:
+    ratios = [movement.movement_ratios(d, s.real) for s, d in flat]
+    return {
+        "speed_ratio": float(np.mean([r["speed_ratio"] for r in ratios])),
+        "spread_ratio": float(np.mean([r["spread_ratio"] for r in ratios])),
+        "speed_m_s": float(np.mean([movement.joint_speed(d) for _, d in flat])),
+        "spread_m": float(np.mean([movement.pose_spread(d) for _, d in flat])),
+    }
+
+
+def _style_scores(flat: list[tuple[Segment, np.ndarray]], classifier: style.StyleClassifier) -> dict:
+    named = [(s.style, classifier.classify(d)) for s, d in flat]
+    per_style: dict[str, list[bool]] = {}
+    for truth, result in named:
+        per_style.setdefault(truth, []).append(result["style"] == truth)
+    windows = [w == truth for truth, r in named for w in r["window_styles"]]
+    return {
+        "style_accuracy": float(np.mean([r["style"] == t for t, r in named])),
+        "style_window_accuracy": float(np.mean(windows)),
+        "style_accuracy_per_prompt": {k: float(np.mean(v)) for k, v in per_style.items()},
+        "styles_named": sorted({r["style"] for _, r in named}),
+    }
+
+
+def _nanmean(values: Sequence[float]) -> float:
+    finite = [v for v in values if np.isfinite(v)]
+    return float(np.mean(finite)) if finite else float("nan")
+
+
+def real_vs_real_row(context: Context) -> dict:
+    """The FID floor: training real dances of the held-out styles (styles balanced) vs held-out."""
+    row = {"name": "real-vs-real: training real dances of the same styles vs the held-out ones"}
+    return row | fid_scores(context.real_training, context.reference, context.scale)
+
+
+def held_out_style_row(cache: Path, classifier: style.StyleClassifier) -> dict:
+    """Style accuracy on every held-out real dance of a known style (ballroom, salsa, modern)."""
+    entries = [e for e in load_index(cache)["clips"] if e["split"] == "test" and style_label(e)]
+    results = [(style_label(e), classifier.classify(load_joints(cache, e))) for e in entries]
+    return {
+        "name": "style classifier on every held-out real dance (whole clips)",
+        "style_accuracy": float(np.mean([r["style"] == t for t, r in results])),
+        "style_window_accuracy": float(np.mean([w == t for t, r in results for w in r["window_styles"]])),
+        "named": {e["name"]: r["style"] for e, (_, r) in zip(entries, results, strict=True)},
+        "n_dances": len(entries),
+    }
+
+
+# Verdicts ---------------------------------------------------------------------------------------
+
+RATIO_BAND = (0.8, 1.25)
+FID_FACTOR = 3.0  # FID at most this times the real-vs-real floor
+STYLE_TARGET = 0.7
+BAS_BAND = (-0.01, 0.1)  # around the real dancers' BAS
+FSR_FACTOR = 1.2
+
+
+def meets_target(measure: str, row: dict, real: dict, floor: dict) -> bool:
+    """Whether ``row`` meets issue 10's target on ``measure`` (real: the real row, floor: real-vs-real)."""
+    value = row.get(measure)
+    if value is None or not np.isfinite(value):
+        return False
+    if measure in ("speed_ratio", "spread_ratio"):
+        return RATIO_BAND[0] <= value <= RATIO_BAND[1]
+    if measure in ("FID_k", "FID_g"):
+        return value <= FID_FACTOR * floor[measure]
+    if measure == "style_accuracy":
+        return value >= STYLE_TARGET
+    if measure.startswith("BAS"):
+        return real[measure] + BAS_BAND[0] <= value <= real[measure] + BAS_BAND[1]
+    if measure == "FSR":
+        return value <= FSR_FACTOR * real[measure]
+    raise ValueError(f"no target for {measure!r}")
+
+
+MEASURES = (
+    "speed_ratio", "spread_ratio", "FID_k", "FID_g", "style_accuracy",
+    "BAS_librosa_beats", "BAS_project_beats", "FSR",
+)  # fmt: skip
+
+
+def sanity(real: dict, floor: dict, probes: dict[str, dict]) -> dict:
+    """Per measure: does the real row meet its target while every probe row (frozen, shrunk) misses?
+
+    A measure for which that holds can fail, so it is a headline measure; the others are reported
+    beside the table but cannot tell a frozen or shrunk dancer from a real one.
+    """
+    out = {}
+    for measure in MEASURES:
+        verdict = {"real": real.get(measure), "real_meets_target": meets_target(measure, real, real, floor)}
+        for label, row in probes.items():
+            verdict[label] = row.get(measure)
+            verdict[f"{label}_fails"] = not meets_target(measure, row, real, floor)
+        verdict["headline"] = verdict["real_meets_target"] and all(verdict[f"{k}_fails"] for k in probes)
+        out[measure] = verdict
+    return {"name": "sanity: which measures reject the frozen and shrunk dancers", "measures": out}
+
+
+def targets(model_row: dict, real: dict, floor: dict, others: Sequence[dict]) -> dict:
+    """Issue 10's targets for one model row: each measure met or not, and FID against ``others``."""
+    met = {m: meets_target(m, model_row, real, floor) for m in MEASURES}
+    for other in others:
+        for measure in ("FID_k", "FID_g"):
+            met[f"{measure} better than {other['name']}"] = bool(model_row[measure] < other[measure])
+    return {"name": f"targets: {model_row['name']}", "met": met}

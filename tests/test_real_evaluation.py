@@ -1,0 +1,179 @@
+"""The evaluation against real dancers on tiny synthetic dances: its measures must be able to fail."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from dancemosaic import copying, movement, percussion, real_evaluation, rotation, skeleton, style
+from dancemosaic.motion import Motion
+from dancemosaic.real_evaluation import Beats, Context, FeatureSet, Scale, Segment
+from dancemosaic.timing import FPS, SAMPLE_RATE
+
+# Two made-up styles: which joints swing, how fast, and whether the body bobs and travels.
+STYLES = {
+    "swing": {"joints": (16, 17, 18, 19), "hz": 1.0, "amplitude": 0.9, "bob": 0.0, "travel": 0.0},
+    "stomp": {"joints": (1, 2, 4, 5), "hz": 1.8, "amplitude": 0.6, "bob": 0.05, "travel": 0.4},
+}
+
+
+def styled_dance(name: str, seconds: float = 12.0, seed: int = 0) -> np.ndarray:
+    """(T, 22, 3) joints of a synthetic dancer of style ``name``; the seed varies phase, tempo, size."""
+    spec, rng = STYLES[name], np.random.default_rng(seed)
+    t = torch.arange(int(seconds * FPS), dtype=torch.float32) / FPS
+    hz = spec["hz"] * rng.uniform(0.92, 1.08)
+    axis_angle = torch.zeros(len(t), skeleton.NUM_BODY_JOINTS, 3)
+    for k, joint in enumerate(spec["joints"]):
+        phase = 2 * torch.pi * hz * t + rng.uniform(0, 0.5) + k * torch.pi
+        axis_angle[:, joint, 0] = spec["amplitude"] * rng.uniform(0.85, 1.15) * torch.sin(phase)
+    axis_angle += 0.03 * torch.from_numpy(rng.standard_normal(axis_angle.shape)).float()
+    root = torch.zeros(len(t), 3)
+    root[:, 1] = 0.95 + spec["bob"] * torch.sin(4 * torch.pi * hz * t)
+    root[:, 0] = spec["travel"] * torch.sin(2 * torch.pi * 0.2 * t)
+    motion = Motion(rotation.axis_angle_to_matrix(axis_angle), root, FPS)
+    return motion.joints().numpy().astype(np.float64)
+
+
+@pytest.fixture(scope="module")
+def classifier() -> style.StyleClassifier:
+    names = [n for n in STYLES for _ in range(6)]
+    return style.train([styled_dance(n, seed=10 + i) for i, n in enumerate(names)], names)
+
+
+def test_a_dance_against_itself_has_movement_ratios_of_one():
+    dance = styled_dance("swing", seed=1)
+    assert movement.movement_ratios(dance, dance) == pytest.approx({"speed_ratio": 1.0, "spread_ratio": 1.0})
+    assert movement.movement_ratios(movement.frozen(dance), dance) == pytest.approx(
+        {"speed_ratio": 0.0, "spread_ratio": 0.0}
+    )
+    assert movement.movement_ratios(movement.shrunk(dance), dance) == pytest.approx(
+        {"speed_ratio": 0.2, "spread_ratio": 0.2}
+    )
+    with pytest.raises(ValueError, match="does not move"):
+        movement.movement_ratios(dance, movement.frozen(dance))
+
+
+def test_shrinking_keeps_the_root_path_and_the_mean_pose():
+    dance = styled_dance("stomp", seed=2)
+    small = movement.shrunk(dance, 0.5)
+    np.testing.assert_allclose(small[:, 0], dance[:, 0])
+    np.testing.assert_allclose(movement.root_relative(small).mean(0), movement.root_relative(dance).mean(0))
+
+
+def test_the_style_classifier_names_unseen_dances_and_rejects_still_ones(classifier):
+    held_out = [(n, styled_dance(n, seed=100 + i)) for i, n in enumerate(3 * list(STYLES))]
+    named = [classifier.classify(d)["style"] for _, d in held_out]
+    accuracy = np.mean([got == truth for got, (truth, _) in zip(named, held_out, strict=True)])
+    assert accuracy > 0.5 + 0.25  # two styles: chance is 0.5
+    dance = held_out[0][1]
+    assert classifier.classify(movement.frozen(dance))["style"] == style.NO_STYLE
+    assert classifier.classify(movement.shrunk(dance))["style"] == style.NO_STYLE
+
+
+def test_the_classifier_is_kept_and_found_again_by_its_training_key(classifier, tmp_path):
+    path = tmp_path / style.CACHE_FILE
+    classifier.save(path, "key-a")
+    again = style.StyleClassifier.load(path, "key-a")
+    assert again is not None and again.styles == classifier.styles
+    np.testing.assert_allclose(again.precision, classifier.precision)
+    assert style.StyleClassifier.load(path, "key-b") is None  # trained on other data: retrain
+
+
+def test_frozen_and_shrunk_dances_fail_every_headline_measure(classifier):
+    held_out = [Segment(f"{n}-0", n, f"a person dances {n}", Path("song.wav"), 0.0, styled_dance(n, seed=50))
+                for n in STYLES]  # fmt: skip
+    training = [styled_dance(n, seed=60 + i) for i, n in enumerate(STYLES) for _ in range(3)]
+    reference = FeatureSet.of_windows([s.real for s in held_out])
+    real_training = FeatureSet.of_windows(training)
+    both = FeatureSet(np.concatenate([reference.kinetic, real_training.kinetic]),
+                      np.concatenate([reference.geometric, real_training.geometric]))  # fmt: skip
+    beats = {s.name: Beats(np.arange(0, s.frames, 15), np.arange(5, s.frames, 15)) for s in held_out}
+    context = Context(held_out, beats, reference, Scale.of(both), real_training, classifier)
+    score = real_evaluation.score_row
+    real = score("real", {s.name: [s.real] for s in held_out}, context, is_reference=True)
+    probes = {
+        label: score(label, {s.name: [probe(s.real)] for s in held_out}, context)
+        for label, probe in (("frozen", movement.frozen), ("shrunk", movement.shrunk))
+    }
+    verdict = real_evaluation.sanity(real, real_evaluation.real_vs_real_row(context), probes)["measures"]
+    for measure in ("speed_ratio", "spread_ratio", "FID_k", "FID_g", "style_accuracy"):
+        assert verdict[measure]["headline"], (measure, verdict[measure])
+    # Foot skating cannot fail a frozen dancer (still feet never slide): it is never a headline.
+    assert not verdict["FSR"]["headline"]
+    # A new dancer of the same styles meets the FID targets that the probes miss.
+    other = score("other", {s.name: [styled_dance(s.style, seed=70)] for s in held_out}, context)
+    assert real_evaluation.meets_target("FID_g", other, real, real_evaluation.real_vs_real_row(context))
+
+
+def test_bas_with_librosa_default_beats_runs_on_a_song(tmp_path):
+    audio, _ = percussion.synthesize(120.0, 8.0, seed=3)
+    song = tmp_path / "song.wav"
+    soundfile.write(song, audio, SAMPLE_RATE)
+    beats = real_evaluation.segment_beats(song, frames=8 * FPS)
+    for found in (beats.librosa, beats.project):
+        assert 12 <= len(found) <= 20  # 120 BPM over 8 s: 16 beats, give or take the ends
+        assert np.median(np.diff(found)) == pytest.approx(15, abs=1)  # 0.5 s at 30 fps
+    dance = styled_dance("swing", seconds=8.0, seed=4)
+    score = real_evaluation.bas(dance, beats.librosa)
+    assert 0.0 < score <= 1.0
+    assert real_evaluation.bas(movement.frozen(dance), beats.librosa) == 0.0  # no motion beats at all
+
+
+def test_a_copied_window_is_found_at_distance_zero():
+    source = styled_dance("stomp", seconds=10.0, seed=5)
+    pool = copying.vectors([source], copying.POOL_HOP)
+    copied = copying.copy_distances([source[15:165]], pool)
+    fresh = copying.copy_distances([styled_dance("swing", seconds=5.0, seed=6)], pool)
+    assert copied.max() < 1e-6 and fresh.min() > 0.02
+
+
+@pytest.fixture(scope="module")
+def real_pair_cache(tmp_path_factory):
+    """A corpus cache with two styles of recorded dances with songs, one of each held out."""
+    from dancemosaic.datasets import corpus, pairs
+    from tests.test_dance_with_melody import write_recording
+
+    root = tmp_path_factory.mktemp("data")
+    folder = root / "dance_with_melody"
+    folder.mkdir()
+    for stem, seconds in (("DANCE_C_1", 12), ("DANCE_C_8", 10), ("DANCE_W_1", 12), ("DANCE_W_2", 10)):
+        write_recording(folder, stem, seconds, seconds)
+    (root / "splits").mkdir()
+    (root / "splits" / "test.txt").write_text(
+        "dance_with_melody/DANCE_C_8.npz\ndance_with_melody/DANCE_W_2.npz\n"
+    )
+    cache = tmp_path_factory.mktemp("cache")
+    index = {"version": corpus.INDEX_VERSION, "clips": corpus._recorded_pairs(root, cache)}
+    (cache / "index.json").write_text(json.dumps(index))
+    with pytest.MonkeyPatch.context() as patch:  # one short synthetic track keeps it fast
+        patch.setattr(pairs, "SYNTH_TEMPOS", (100,))
+        patch.setattr(pairs, "SYNTH_SECONDS", 10.0)
+        pairs.build_pairs(None, cache)
+    return root, cache
+
+
+def test_evaluate_scores_a_checkpoint_against_the_held_out_real_dances(
+    real_pair_cache, engine, tmp_path, capsys
+):
+    from dancemosaic.__main__ import main
+
+    root, cache = real_pair_cache
+    engine.save_pretrained(tmp_path / "ckpt")
+    args = ["evaluate", "--cache", str(cache), "--data", str(root), "--json", "--seconds", "8"]
+    assert main([*args, "--checkpoint", str(tmp_path / "ckpt"), "--keep-dances", str(tmp_path / "kept")]) == 0
+    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
+    model = rows["full model"]
+    assert model["n_dances"] == 2 and model["n_windows"] >= 2
+    assert all(np.isfinite(model[k]) for k in ("FID_k", "speed_ratio", "BAS_librosa_beats", "FSR"))
+    assert rows["real held-out dances"]["speed_ratio"] == pytest.approx(1.0)
+    assert rows["sanity: frozen (first real pose held)"]["speed_ratio"] == 0.0
+    sanity = rows["sanity: which measures reject the frozen and shrunk dancers"]["measures"]
+    assert sanity["spread_ratio"]["headline"] and not sanity["FSR"]["headline"]
+    assert "targets: full model" in rows
+    assert (cache / style.CACHE_FILE).is_file()
+    assert len(list((tmp_path / "kept").rglob("*.npy"))) == 6  # 3 model rows x 2 songs x 1 seed
