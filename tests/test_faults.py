@@ -66,7 +66,7 @@ def test_an_engine_failure_leaves_every_session_and_the_engine_working(engine, s
     request = gr.Request(username=None)
     request.session_hash = "mine"
     with pytest.raises(gr.Error, match="your versions are unchanged") as err:
-        actions.regenerate("1-2", "", [], 0, 1, 2.0, 1.0, 2.0, 1.0, 1, request, None)
+        actions.regenerate("1-2", "", [], 0, 1, 2.0, 1.0, 2.0, 1.0, 1, 0, request, None)
     assert err.value.message == SERVER_FAULT
     monkeypatch.undo()
     assert mine.history.versions == before and other.history.dance is theirs

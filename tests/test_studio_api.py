@@ -51,7 +51,7 @@ def test_bad_requests_get_clear_errors_and_change_nothing(server):
     client.predict(handle_file(str(song)), "a person dances", steps=2, api_name="/generate")
     with pytest.raises(Exception, match="past the dance's end"):
         client.predict("5-9", steps=2, api_name="/edit")
-    with pytest.raises(Exception, match="unknown joints"):
+    with pytest.raises(Exception, match="unknown joints \\['tail'\\]"):
         client.predict("1-2", joints=["tail"], steps=2, api_name="/edit")
     assert client.predict(api_name="/history")["versions"] == ["Generate: a person dances (seed 0)"]
 
@@ -114,3 +114,39 @@ def test_another_sessions_files_are_refused(server):
         assert NOT_UPLOADED in raw_call(url, "describe_song", tagged)
         assert NOT_UPLOADED in raw_call(url, "generate", tagged, "a person dances", *GENERATE_DEFAULTS)
     assert thief.predict(api_name="/history")["version"] is None
+
+
+@pytest.mark.parametrize(
+    ("arguments", "says"),
+    [
+        ({"text_weight": "abc"}, "text_weight must be a finite number, not 'abc'"),
+        ({"steps": 2.5}, "steps must be a whole number, not 2.5"),
+        ({"steps": 100000}, r"steps \(decoding steps\) must be 1-50, not 100000"),
+        ({"variations": 1000}, r"variations \(candidates to pick from\) must be 1-4, not 1000"),
+        ({"beat_steps": 10**6}, r"beat_steps \(beat sync steps\) must be 0-100, not 1000000"),
+        ({"temperature": 0.0}, r"temperature \(sampling temperature\) must be 0.1-2.0, not 0.0"),
+        ({"seed": -1}, r"seed \(random seed\) must be 0-4294967295, not -1"),
+        ({"duration": "long"}, "duration must be a finite number, not 'long'"),
+    ],
+)
+def test_a_bad_argument_is_named_to_the_caller_and_logs_no_traceback(server, caplog, capfd, arguments, says):
+    url, song, _ = server
+    client = Client(url, verbose=False)
+    capfd.readouterr()
+    with pytest.raises(Exception, match=says):
+        client.predict(handle_file(str(song)), "a person dances", api_name="/generate", **arguments)
+    assert "Traceback" not in caplog.text and "Traceback" not in "".join(capfd.readouterr())
+    assert client.predict(api_name="/history")["version"] is None
+
+
+def test_joints_are_taken_as_the_page_writes_them_or_with_underscores(server):
+    url, song, _ = server
+    client = Client(url, verbose=False)
+    client.predict(handle_file(str(song)), "a person dances", steps=1, beat_steps=0, api_name="/generate")
+    kept = ["left hip", "Right Knee", "left_ankle"]
+    state = client.predict("1-3", joints=kept, steps=1, beat_steps=0, api_name="/edit")
+    assert state["version"] == 2 and "3 joints kept" in state["versions"][1]
+    with pytest.raises(
+        Exception, match="joints: unknown joints \\['left hop'\\]; pick from pelvis, left hip"
+    ):
+        client.predict("1-3", joints=["left hop"], steps=1, api_name="/edit")

@@ -9,7 +9,11 @@ what to change and the session stays as it was.
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
+import math
+import types
+import typing
 from collections.abc import Callable
 from typing import Any
 
@@ -40,20 +44,34 @@ def preset_joints(preset: str) -> list[str]:
 
 
 def joint_indices(names: list[str] | None) -> tuple[int, ...]:
+    """Body-joint indices of ``names``, written as the page shows them ("left hip") or as the
+    skeleton names them (``left_hip``), in any case."""
     known = {name: i for i, name in enumerate(JOINT_NAMES[:NUM_BODY_JOINTS])}
-    unknown = [n for n in names or [] if n not in known]
+    keys = {n: "_".join(n.lower().replace("_", " ").split()) for n in names or []}
+    unknown = [n for n, key in keys.items() if key not in known]
     if unknown:
-        raise ValueError(f"unknown joints {unknown}; pick from {', '.join(known)}")
-    return tuple(sorted(known[n] for n in names or []))
+        shown = ", ".join(label for label, _ in JOINT_CHOICES)
+        raise ValueError(f"joints: unknown joints {unknown}; pick from {shown} (or left_hip, ...)")
+    return tuple(sorted({known[key] for key in keys.values()}))
 
 
 def user_errors(handler: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a ValueError (bad input, an impossible edit) into a message on the page."""
+    """Turn bad input into a message for whoever called: an argument of the wrong type (judged by
+    the handler's type hints), a ValueError (a value out of range, an impossible edit). Gradio
+    sends a ``gr.Error``'s message to the caller, API clients included, and logs no traceback for
+    it; any other exception reaches the caller as "The upstream Gradio app has raised an
+    exception" with the message only in the log, so nothing else may escape. Anything else is a
+    bug or a fault: logged for us, and the caller is told the request failed."""
+    signature = inspect.signature(handler)
 
     @functools.wraps(handler)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         try:
-            return handler(*args, **kwargs)
+            bound = signature.bind(*args, **kwargs)
+            hints = _hints(handler)
+            for name, value in bound.arguments.items():
+                bound.arguments[name] = checked_argument(name, value, hints.get(name))
+            return handler(*bound.args, **bound.kwargs)
         except ValueError as err:
             raise gr.Error(str(err), print_exception=False) from None
         except gr.Error:
@@ -63,6 +81,56 @@ def user_errors(handler: Callable[..., Any]) -> Callable[..., Any]:
             raise gr.Error(SERVER_FAULT, print_exception=False) from err
 
     return wrapped
+
+
+def checked_argument(name: str, value: Any, hint: Any) -> Any:
+    """``value`` as the plain type ``hint`` names (int, float, str, bool, list[str], or one of
+    them or None); a ValueError naming the argument when it is not one. Other hints pass as is."""
+    options = (
+        typing.get_args(hint)
+        if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union
+        else (hint,)
+    )
+    if value is None and type(None) in options:
+        return None
+    plain = [o for o in options if o in _KINDS or typing.get_origin(o) is list]
+    if not plain:
+        return value
+    kind = plain[0]
+    if typing.get_origin(kind) is list:
+        if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+            return list(value)
+        raise ValueError(f"{name} must be a list of names, not {value!r}")
+    converted = _KINDS[kind][0](value)
+    if converted is None:
+        raise ValueError(f"{name} must be {_KINDS[kind][1]}, not {value!r}")
+    return converted
+
+
+def _whole(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value) if math.isfinite(value) and float(value).is_integer() else None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+_KINDS: dict[type, tuple[Callable[[Any], Any], str]] = {
+    int: (_whole, "a whole number"),
+    float: (_number, "a finite number"),
+    str: (lambda v: v if isinstance(v, str) else None, "a string"),
+    bool: (lambda v: v if isinstance(v, bool) else None, "true or false"),
+}
+
+
+@functools.cache
+def _hints(handler: Callable[..., Any]) -> dict[str, Any]:
+    """The handler's type hints, resolved once (on first call: its module is complete by then)."""
+    return typing.get_type_hints(handler)
 
 
 def page_errors(handler: Callable[..., Any]) -> Callable[..., Any]:
@@ -125,7 +193,7 @@ class Actions:
 
     @page_errors
     def generate(
-        self, song: str | None, text: str, seed: float, steps: float, text_weight: float,
+        self, song: str | None, text: str, seed: float | None, steps: float, text_weight: float,
         music_weight: float, pose_weight: float, temperature: float, variations: float, beat_steps: float,
         pose_bvh: str | None, guide: bool, pose_joints: list[str], request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008
@@ -153,9 +221,9 @@ class Actions:
 
     @page_errors
     def regenerate(
-        self, segments: str, text: str, joints: list[str], seed: float, steps: float, text_weight: float,
-        music_weight: float, pose_weight: float, temperature: float, variations: float, beat_steps: float,
-        request: gr.Request, progress: gr.Progress = gr.Progress(),  # noqa: B008
+        self, segments: str, text: str, joints: list[str], seed: float | None, steps: float,
+        text_weight: float, music_weight: float, pose_weight: float, temperature: float, variations: float,
+        beat_steps: float, request: gr.Request, progress: gr.Progress = gr.Progress(),  # noqa: B008
     ) -> tuple:  # fmt: skip
         controls = _controls(
             seed, steps, text_weight, music_weight, pose_weight, temperature, variations, beat_steps
@@ -167,7 +235,7 @@ class Actions:
 
     @page_errors
     def extend(
-        self, seconds: float | None, whole_song: bool, text: str, seed: float, steps: float,
+        self, seconds: float | None, whole_song: bool, text: str, seed: float | None, steps: float,
         text_weight: float, music_weight: float, pose_weight: float, temperature: float,
         variations: float, beat_steps: float, request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008
@@ -229,7 +297,7 @@ class Actions:
         self.store.close(request.session_hash or "anonymous")
 
 
-def _controls(seed: float, steps: float, text_weight: float, music_weight: float, pose_weight: float,
+def _controls(seed: float | None, steps: float, text_weight: float, music_weight: float, pose_weight: float,
               temperature: float, variations: float, beat_steps: float) -> Controls:  # fmt: skip
     return Controls(int(seed or 0), int(steps), float(text_weight), float(music_weight), float(pose_weight),
                     float(temperature), int(variations), int(beat_steps))  # fmt: skip

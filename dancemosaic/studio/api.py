@@ -45,7 +45,6 @@ def register(actions: Actions) -> None:
     """Add the endpoints to the Blocks being built."""
     studio = actions.studio
 
-    @user_errors
     def call(request: gr.Request, operation: Any) -> dict[str, Any]:
         session = actions.session(request)
         with session.lock:
@@ -102,14 +101,14 @@ def register(actions: Actions) -> None:
         """This session's versions and the current one."""
         return call(request, lambda s: None)
 
-    @user_errors
     def export(fmt: str, request: gr.Request) -> gr.FileData:
         """The current version as bvh, glb, npz, pkl, json or mp4."""
         session = actions.session(request)
         with session.lock:
             return gr.FileData(path=str(studio.export(session, fmt)))
 
+    # user_errors: a bad argument, of any endpoint, is a message the caller reads
     for fn in (generate, edit, extend):
-        gr.api(fn, api_name=fn.__name__, concurrency_id=ENGINE_LANE, concurrency_limit=1)
+        gr.api(user_errors(fn), api_name=fn.__name__, concurrency_id=ENGINE_LANE, concurrency_limit=1)
     for fn in (undo, redo, pick, history, export):
-        gr.api(fn, api_name=fn.__name__)
+        gr.api(user_errors(fn), api_name=fn.__name__)

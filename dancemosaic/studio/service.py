@@ -34,6 +34,17 @@ Progress = Callable[[float, str], None]
 EXPORT_FORMATS = ("bvh", "glb", "npz", "pkl", "json", "mp4")
 MAX_VARIATIONS = 4
 MAX_BEAT_STEPS = 100
+# Each setting's lowest and highest value, by its API argument name, with what it is for the page.
+LIMITS: dict[str, tuple[str, float, float]] = {
+    "seed": ("random seed", 0, 2**32 - 1),
+    "steps": ("decoding steps", 1, 50),
+    "text_weight": ("text guidance", 0.0, 10.0),
+    "music_weight": ("music guidance", 0.0, 10.0),
+    "pose_weight": ("pose guidance", 0.0, 10.0),
+    "temperature": ("sampling temperature", 0.1, 2.0),
+    "variations": ("candidates to pick from", 1, MAX_VARIATIONS),
+    "beat_steps": ("beat sync steps", 0, MAX_BEAT_STEPS),
+}
 _RANGE = re.compile(r"^\s*(-?\d+(?:\.\d*)?)\s*(?:-|–|to)\s*(-?\d+(?:\.\d*)?)\s*s?\s*$")
 
 
@@ -52,12 +63,10 @@ class Controls:
     beat_steps: int = BeatOptions.steps
 
     def __post_init__(self) -> None:
-        if not 1 <= self.variations <= MAX_VARIATIONS:
-            raise ValueError(f"ask for 1 to {MAX_VARIATIONS} variations, not {self.variations}")
-        if not 1 <= self.steps <= 50:
-            raise ValueError(f"decoding steps must be 1-50, not {self.steps}")
-        if not 0 <= self.beat_steps <= MAX_BEAT_STEPS:
-            raise ValueError(f"beat sync takes 0-{MAX_BEAT_STEPS} steps, not {self.beat_steps}")
+        for name, (what, low, high) in LIMITS.items():
+            value = getattr(self, name)
+            if not low <= value <= high:  # False for NaN too
+                raise ValueError(f"{name} ({what}) must be {low}-{high}, not {value}")
 
     def sampling(self) -> SamplingOptions:
         guidance = GuidanceOptions(text=self.text_weight, music=self.music_weight, pose=self.pose_weight)
