@@ -28,10 +28,12 @@ def smpl_parameters(dance: Dance) -> dict[str, np.ndarray]:
 
 
 def metadata(dance: Dance) -> dict:
+    """What the JSON export holds. The song by its file name only: its full path is the server's
+    (a temporary folder in the studio), meaningless to the reader and not theirs to know."""
     return {
         "duration": dance.duration,
         "fps": dance.motion.fps,
-        "song": dance.song,
+        "song": Path(dance.song).name if dance.song else None,
         "checkpoint": dance.checkpoint,
         "segments": [{"start": s.start, "end": s.end, "text": s.text} for s in dance.segments],
         "pose_distance": dance.pose_distance,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pickle
 import pickletools
@@ -63,3 +64,13 @@ def test_pkl_uses_names_that_numpy_1_can_load(dance, tmp_path):
     names = {arg for op, arg, _ in pickletools.genops(raw) if "GLOBAL" in op.name}
     assert names == {"numpy.core.multiarray _reconstruct", "numpy ndarray", "numpy dtype", "_codecs encode"}
     np.testing.assert_array_equal(pickle.loads(raw)["full_pose"], dance.joints().astype(np.float32))
+
+
+@pytest.mark.parametrize("suffix", [".bvh", ".glb", ".json", ".npz", ".pkl"])
+def test_exports_name_the_song_but_hold_no_server_path(dance, tmp_path, suffix):
+    song = tmp_path / "server-temp-3f9c1a" / "songs" / "ab12" / "my_song.wav"
+    path = export.write(dataclasses.replace(dance, song=str(song)), tmp_path / f"out{suffix}")
+    data = path.read_bytes()
+    assert b"server-temp-3f9c1a" not in data and str(tmp_path).encode() not in data
+    if suffix == ".json":
+        assert json.loads(data)["song"] == "my_song.wav"

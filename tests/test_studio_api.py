@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -40,6 +41,8 @@ def test_generate_edit_undo_export_through_the_api(server):
     assert client.predict(api_name="/redo")["version"] == 2
     exported = client.predict("bvh", api_name="/export")
     assert len(bvh.read_bvh(exported).frames) == 180
+    metadata = Path(client.predict("json", api_name="/export")).read_text()
+    assert json.loads(metadata)["song"] == "song.wav" and str(store.root) not in metadata
     assert len(store) >= 1
 
 
