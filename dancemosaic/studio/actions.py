@@ -21,7 +21,7 @@ import gradio as gr
 
 from dancemosaic.skeleton import BODY_PARTS, JOINT_NAMES, NUM_BODY_JOINTS
 from dancemosaic.studio import views
-from dancemosaic.studio.service import Controls, Studio, beat_alignment, parse_ranges
+from dancemosaic.studio.service import Controls, Studio, beat_alignment, parse_ranges, song_warning
 from dancemosaic.studio.session import Session, SessionStore
 from dancemosaic.studio.uploads import UploadPolicy
 
@@ -211,6 +211,21 @@ class Actions:
         return self.run(request, lambda s: self.studio.generate(
             s, song, text, controls, pose_bvh=take, pose_joints=joints, progress=_report(progress)
         ))  # fmt: skip
+
+    @page_errors
+    def check_song(self, song: str | None) -> Any:
+        """A song as it arrives in the page: one that cannot be danced is refused now (a message,
+        and the song box is emptied so Generate does not meet it again); a silent one is kept
+        with a warning."""
+        try:
+            path = self.uploads.check(song)
+            warning = song_warning(path) if path is not None else None
+        except ValueError as err:
+            gr.Warning(f"This song was not taken: {err}")
+            return None
+        if warning is not None:
+            gr.Warning(warning)
+        return gr.skip()
 
     @page_errors
     def start_from_bvh(self, bvh: str | None, song: str | None, text: str, request: gr.Request) -> tuple:

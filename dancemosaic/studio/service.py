@@ -81,6 +81,23 @@ def song_info(path: str | Path) -> music.MusicFeatures:
     return music.analyse_file(path)
 
 
+QUIET_RMS_DBFS = -50.0  # a song quieter than this on average is near silence: no beat to hear
+
+
+def song_warning(path: str | Path) -> str | None:
+    """Check a song as it arrives. A ValueError for a file that is no usable song (not audio,
+    shorter or longer than ``music.load_audio`` allows); a warning for a silent or nearly silent
+    one, which can still be danced to (None for a song with sound)."""
+    audio = music.load_audio(path)
+    level = 20.0 * np.log10(max(float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))), 1e-10))
+    if np.abs(audio).max(initial=0.0) >= music.SILENCE_PEAK and level >= QUIET_RMS_DBFS:
+        return None
+    return (
+        f"{Path(path).name} is silent or nearly silent ({max(level, -200.0):.0f} dBFS on average): "
+        "the dance will have no beat to follow. Upload the song with its sound, or dance it anyway."
+    )
+
+
 def beat_alignment(dance: Dance) -> float | None:
     """The dance's BAS against its song's beats (None without a song or without beats)."""
     if dance.song is None:

@@ -121,6 +121,8 @@ def _studio(actions: Actions, demo_folder: Path) -> None:
     lane = {"concurrency_id": ENGINE_LANE, "concurrency_limit": 1, "api_visibility": "private"}
     private = {"api_visibility": "private"}
     genre.change(lambda g: g, genre, text, **private)
+    for arrived in (song.upload, song.stop_recording):  # checked on arrival, not at Generate
+        arrived(actions.check_song, song, song, **private)
     generate.click(actions.generate, [song, text, *controls, bvh, guide, edit["joints"]], view, **lane)
     start.click(actions.start_from_bvh, [bvh, song, text], view, **private)
     edit["regenerate"].click(
