@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -269,7 +270,8 @@ class Studio:
             if fmt == "mp4":
                 from dancemosaic import render  # pyrender and OpenGL load only when a video is asked for
 
-                return render.video(dance, path, dance.song, progress=progress)
+                report = with_estimate(progress) if progress is not None else None
+                return render.video(dance, path, dance.song, progress=report)
             return export.write(dance, path)
 
     def _record(
@@ -307,6 +309,26 @@ def make_candidates(
 ) -> tuple[Dance, ...]:
     """``count`` dances with seeds ``seed``, ``seed + 1``, ...: the engine work, nothing else."""
     return tuple(make(seed + i, _part(report, i, count)) for i in range(count))
+
+
+def with_estimate(report: Progress, clock: Callable[[], float] | None = None) -> Progress:
+    """``report`` with the time left added to each message, extrapolated from the time so far.
+    It is said once 2 % and a second have passed, so the first guess is not a wild one."""
+    clock = clock or time.monotonic
+    start = clock()
+
+    def estimated(fraction: float, message: str) -> None:
+        elapsed = clock() - start
+        if 0.02 <= fraction < 1.0 and elapsed >= 1.0:
+            left = elapsed * (1.0 - fraction) / fraction
+            message = f"{message}, about {_duration(left)} left"
+        report(fraction, message)
+
+    return estimated
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{max(seconds, 1):.0f} s"
 
 
 def _part(report: Progress, index: int, count: int) -> Progress:
