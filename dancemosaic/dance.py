@@ -83,14 +83,26 @@ class Segment:
 
 @dataclass(frozen=True)
 class Dance:
+    """A dance and how it was made.
+
+    ``codes`` are the tokens the engine decided; after an edit the motion is their decoding spliced
+    into the previous version's motion (``splice.py``: frames outside the edit, kept joints and
+    the root path outside it are the old ones), so it is the motion, not the codes, that is exact.
+    ``blends`` are the edit's blend zones, [start, end) seconds where new motion joins old;
+    ``kept_error`` is the most a kept joint moved in world space over the edit (m), measured on
+    the final motion.
+    """
+
     motion: Motion
-    codes: torch.Tensor  # (L, Q) the tokens the motion decodes from
+    codes: torch.Tensor  # (L, Q)
     segments: tuple[Segment, ...]
     song: str | None
     request: Request | Edit
     checkpoint: str
     parent: Dance | None = field(default=None, repr=False)
-    pose_distance: float | None = None  # mean distance to pose constraints (m), when there were any
+    pose_distance: float | None = None  # RMS distance to a guide's pose targets (m), when there were any
+    blends: tuple[tuple[float, float], ...] = ()
+    kept_error: float | None = None
 
     @property
     def duration(self) -> float:

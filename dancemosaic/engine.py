@@ -25,6 +25,7 @@ from dancemosaic.motion import Motion, resample
 from dancemosaic.refine import RefineOptions
 from dancemosaic.representation import features_to_motion, motion_to_features
 from dancemosaic.sampling import SamplingOptions
+from dancemosaic.splice import BLEND_FRAMES, joint_drift, splice
 from dancemosaic.text import load_text_encoder
 from dancemosaic.timing import FPS, FRAMES_PER_TOKEN, frames_to_tokens, seconds_to_frames
 
@@ -115,20 +116,23 @@ class DanceEngine:
             [dance.motion.root, dance.motion.root[-1:].expand(frames - dance.motion.num_frames, 3)]
         )
         signals = Signals(self._text(text), features, pose, root, beats)
-        codes, distance = self._fill(codes, free, signals, options, edit.seed, _reporter(progress))
+        codes, _ = self._fill(codes, free, signals, options, edit.seed, _reporter(progress))
         segments = _segments(
             dance.segments, Segment(edit.start, frames / FPS if edit.end * FPS >= frames else edit.end, text)
         )
-        return self._dance(codes, frames, segments, dance.song, edit, dance, distance)
+        return self._spliced(dance, edit, codes, frames, segments)
 
     def dance_from_motion(self, motion: Motion, text: str, song: str | Path | None = None) -> Dance:
         """Start from an existing motion (an uploaded BVH, a dataset clip): tokenise it."""
-        features = motion_to_features(resample(motion, FPS))
+        motion = resample(motion, FPS)
+        features = motion_to_features(motion)
         with torch.no_grad():
             codes = self.model.tokenizer.encode(features[None].to(self.device))[0].cpu()
-        request = Request(text, song=song, duration=None if song else features.shape[0] / FPS)
-        segments = (Segment(0.0, features.shape[0] / FPS, request.text),)
-        return self._dance(codes, features.shape[0], segments, song, request, None, None)
+        request = Request(text, song=song, duration=None if song else motion.duration)
+        segments = (Segment(0.0, motion.duration, request.text),)
+        # The take itself, not its tokens' decoding: the tokens are context for later edits, and
+        # what the user brought stays exactly as it was outside them.
+        return Dance(motion, codes, segments, str(song) if song else None, request, self.checkpoint_id)
 
     def _fill(
         self, codes: torch.Tensor, free: torch.Tensor, signals: Signals, options: SamplingOptions, seed: int,
@@ -151,7 +155,8 @@ class DanceEngine:
         if signals.pose is not None:
             with self._lock:
                 refine = RefineOptions(steps=options.refine_steps)
-                codes, distance = refine_span(self.model, codes, free, signals, refine)
+                codes, squared = refine_span(self.model, codes, free, signals, refine)
+                distance = squared**0.5
         elif beat:
             with self._lock:
                 codes = refine_beats_span(
@@ -165,9 +170,7 @@ class DanceEngine:
         self, codes: torch.Tensor, frames: int, segments: tuple[Segment, ...], song: str | Path | None,
         request: Request | Edit, parent: Dance | None, distance: float | None,
     ) -> Dance:  # fmt: skip
-        with torch.no_grad():
-            features = self.model.tokenizer.decode(codes[None].to(self.device))[0, :frames].float().cpu()
-        motion = features_to_motion(features, FPS)
+        motion = self._decode(codes, frames)
         return Dance(
             motion,
             codes,
@@ -178,6 +181,34 @@ class DanceEngine:
             parent,
             distance,
         )
+
+    def _decode(self, codes: torch.Tensor, frames: int) -> Motion:
+        with torch.no_grad():
+            features = self.model.tokenizer.decode(codes[None].to(self.device))[0, :frames].float().cpu()
+        return features_to_motion(features, FPS)
+
+    def _spliced(
+        self, dance: Dance, edit: Edit, codes: torch.Tensor, frames: int, segments: tuple[Segment, ...]
+    ) -> Dance:
+        """The edited dance: the new codes' decoding spliced into ``dance``'s motion over the
+        edit's frames (``splice.py``), with its blend zones and the kept joints' measured drift."""
+        old = dance.motion
+        start = min(seconds_to_frames(edit.start), old.num_frames)
+        end = min(max(seconds_to_frames(edit.end), start + 1), frames)
+        # An extension's blend zone ends at the old end: the old dance's last frames were decoded
+        # against the end of the sequence and jerk (speed jumps of 2-3x the dance's largest on the
+        # starter), where the new decoding continues them smoothly.
+        blend_from = min(start, max(0, old.num_frames - BLEND_FRAMES)) if end > old.num_frames else start
+        joined = splice(old, self._decode(codes, frames), blend_from, end, edit.joints)
+        kept_error = None
+        if edit.joints and start < old.num_frames:
+            drift = joint_drift(old, joined.motion, edit.joints, start, min(end, old.num_frames))
+            kept_error = float(drift.max())
+        blends = tuple((a / FPS, b / FPS) for a, b in joined.blends)
+        return Dance(
+            joined.motion, codes, segments, dance.song, edit, self.checkpoint_id, dance,
+            blends=blends, kept_error=kept_error,
+        )  # fmt: skip
 
     def _music(
         self, song: str | Path | None, duration: float | None

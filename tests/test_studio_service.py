@@ -81,7 +81,7 @@ def test_edits_build_on_each_other_and_a_failed_edit_leaves_the_history_alone(st
 def test_body_part_edit_and_extend_to_the_song_end(studio, session, song):
     studio.generate(session, song, "a person dances", FAST, duration=5.0)
     kept = studio.edit(session, [(1.0, 3.0)], None, (16, 18, 20), FAST)
-    assert kept.pose_distance is not None and kept.duration == pytest.approx(5.0)
+    assert kept.kept_error is not None and kept.duration == pytest.approx(5.0)
     whole = studio.extend(session, None, None, FAST)
     assert whole.duration == pytest.approx(8.0, abs=0.05)
     with pytest.raises(ValueError, match="whole song"):
@@ -150,3 +150,15 @@ def test_the_beat_panel_draws_every_music_beat_in_one_trace(studio, session, son
     drawn = np.asarray(figure.data[-1].x, dtype=float)
     np.testing.assert_allclose(drawn[0::3], beats[beats < dance.motion.num_frames] / 30.0)
     assert not figure.layout.shapes and "BAS 0.300" in figure.layout.title.text
+
+
+def test_an_edit_of_several_segments_shows_all_blend_zones_and_the_measured_kept_error(studio, session, song):
+    studio.generate(session, song, "a person dances", FAST, duration=8.0)
+    edited = studio.edit(session, [(1.0, 3.0), (5.0, 7.0)], None, (7, 8), FAST)
+    (a, _), (_, b), (c, _), (_, d) = edited.blends  # entering and leaving each segment
+    assert (a, b, c, d) == pytest.approx((1.0, 3.0, 5.0, 7.0))
+    assert all(0 < b - a <= 0.25 for a, b in edited.blends)
+    assert edited.kept_error is not None and edited.kept_error < 0.01
+    assert f"kept joints within {edited.kept_error * 100:.1f} cm" in views.summary(session, None)
+    payload = json.loads(views.player_payload(edited, 1))
+    assert payload["blends"] == [[round(a, 4), round(b, 4)] for a, b in edited.blends]

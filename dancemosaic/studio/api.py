@@ -34,6 +34,9 @@ def state(session: Session) -> dict[str, Any]:
         "versions": [v.label for v in history.versions],
         "duration": round(dance.duration, 3),
         "segments": [{"start": s.start, "end": s.end, "text": s.text} for s in dance.segments],
+        "made_by": history.versions[history.current].label,  # says what an extend did, or could not
+        "blends": [list(zone) for zone in dance.blends],  # seconds where an edit's new motion joins the old
+        "kept_error_cm": None if dance.kept_error is None else round(dance.kept_error * 100, 2),
         "bas": beat_alignment(dance),
         "candidates": len(session.candidates),
         "can_undo": history.can_undo,

@@ -213,11 +213,16 @@ class Studio:
         label = f"Regenerate {span}: {what}"
 
         def make(seed: int, report: Progress) -> Dance:
-            dance = base
+            dance, blends, errors = base, [], []
             for i, edit in enumerate(edits):
                 step = replace(edit, seed=seed)
                 dance = self.engine.edit(dance, step, controls.sampling(), _part(report, i, len(edits)))
-            return dance
+                blends += dance.blends
+                errors += [] if dance.kept_error is None else [dance.kept_error]
+            # One version for all the segments: it shows every segment's blend zones and its kept
+            # joints' largest measured error.
+            return replace(dance, blends=tuple(sorted(blends)), kept_error=max(errors, default=None))
+
 
         return self._record(session, make, controls, label, session.history.current, progress)
 

@@ -49,6 +49,7 @@ def player_payload(
         "duration": round(dance.duration, 4),
         "beats": [round(float(b), 4) for b in beats],
         "segments": [{"start": s.start, "end": s.end, "text": s.text} for s in dance.segments],
+        "blends": [[round(a, 4), round(b, 4)] for a, b in dance.blends],  # where new motion joins old
         "selection": [list(r) for r in selection],
         "kept_joints": list(kept_joints),
     }
@@ -77,7 +78,8 @@ def candidate_choices(session: Session) -> list[str]:
 
 
 def summary(session: Session, bas: float | None) -> str:
-    """One Markdown line about the current dance, whose beat alignment is ``bas``."""
+    """Markdown about the current dance, whose beat alignment is ``bas``: one line of figures (the
+    kept joints' error is the one measured on the final motion), then what made this version."""
     history = session.history
     if history.current is None:
         return "Upload a song (or pick a demo), describe the dance and press **Generate**."
@@ -85,9 +87,11 @@ def summary(session: Session, bas: float | None) -> str:
     parts = [f"**Version {history.current + 1}** of {len(history.versions)}", f"{dance.duration:.1f} s"]
     if bas is not None:
         parts.append(f"beat alignment BAS {bas:.3f}")
-    if dance.pose_distance is not None:
-        parts.append(f"kept joints within {dance.pose_distance * 100:.1f} cm")
-    return " · ".join(parts)
+    if dance.kept_error is not None:  # measured on the final motion, in world space
+        parts.append(f"kept joints within {dance.kept_error * 100:.1f} cm")
+    elif dance.pose_distance is not None:
+        parts.append(f"{dance.pose_distance * 100:.1f} cm RMS from the guide take")
+    return " · ".join(parts) + f"  \n{history.versions[history.current].label}"
 
 
 def beat_figure(dance: Dance | None, bas: float | None) -> go.Figure | None:

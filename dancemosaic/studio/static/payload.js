@@ -39,6 +39,7 @@ export function decodePayload(payload) {
     duration,
     beats: (payload.beats || []).filter((t) => t >= 0 && t <= duration),
     segments: payload.segments || [],
+    blends: normalizeRanges(payload.blends || [], duration), // where the last edit's new motion joins the old
     selection: normalizeRanges(payload.selection || [], duration),
     keptJoints: payload.kept_joints || [],
     floorY: minimumHeight(positions),

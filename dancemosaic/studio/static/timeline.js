@@ -1,5 +1,6 @@
 // The timeline strip under the view: the dance's duration left to right, with the segments and their
-// prompts, the music's beat grid, the selected ranges and a playhead. A click seeks; a drag selects a
+// prompts, the last edit's blend zones (where its new motion joins the old), the music's beat grid,
+// the selected ranges and a playhead. A click seeks; a drag selects a
 // range (shift + drag adds one). Drawn on a canvas because it repaints every animation frame.
 
 import { formatTime, normalizeRanges } from "./payload.js";
@@ -8,6 +9,7 @@ import { CLICK_SLOP } from "./picking.js";
 const HEIGHT = 64; // CSS pixels; viewer.css gives the canvas the same height
 const PAD = 8; // horizontal inset so the playhead stays visible at 0 and at the end
 const SEGMENT_BAND = [0, 22]; // y range of the segment blocks and their prompts
+const BLEND_BAND = [18, 22]; // y range of the blend-zone marks, along the segments' lower edge
 const BEAT_BAND = [22, 46]; // y range of the beat ticks
 const LABEL_Y = 56; // baseline of the m:ss.s labels
 
@@ -15,6 +17,7 @@ const COLORS = {
   background: "#fafafa",
   segments: ["#e4e4e7", "#f4f4f5"],
   segmentText: "#3f3f46",
+  blend: "#7c3aed",
   beat: "#a1a1aa",
   selection: "rgba(249, 115, 22, 0.22)",
   selectionEdge: "rgba(234, 88, 12, 0.9)",
@@ -33,7 +36,7 @@ export class Timeline {
     this.canvas.className = "dm-timeline";
     container.appendChild(this.canvas);
     this.ctx = this.canvas.getContext("2d");
-    this.dance = { duration: 1, beats: [], segments: [] };
+    this.dance = { duration: 1, beats: [], segments: [], blends: [] };
     this.ranges = [];
     this.press = null; // {x, y, shift, dragging} while a pointer is down
     this.drawnTime = null; // skip repainting when nothing moved
@@ -41,8 +44,8 @@ export class Timeline {
     this._listen();
   }
 
-  setDance({ duration, beats, segments }) {
-    this.dance = { duration, beats, segments };
+  setDance({ duration, beats, segments, blends = [] }) {
+    this.dance = { duration, beats, segments, blends };
     this.invalidate();
   }
 
@@ -87,6 +90,7 @@ export class Timeline {
     ctx.fillStyle = COLORS.background;
     ctx.fillRect(0, 0, this.width, HEIGHT);
     this._drawSegments(ctx);
+    this._drawBlends(ctx);
     this._drawBeats(ctx);
     this._drawRanges(ctx);
     this._drawPlayhead(ctx, time);
@@ -108,6 +112,15 @@ export class Timeline {
     });
     ctx.fillStyle = COLORS.border;
     ctx.fillRect(PAD, bottom, this.width - 2 * PAD, 1);
+  }
+
+  _drawBlends(ctx) {
+    const [top, bottom] = BLEND_BAND;
+    ctx.fillStyle = COLORS.blend;
+    for (const [a, b] of this.dance.blends) {
+      const x0 = this.xOf(a);
+      ctx.fillRect(x0, top, Math.max(2, this.xOf(b) - x0), bottom - top);
+    }
   }
 
   _drawBeats(ctx) {

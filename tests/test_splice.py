@@ -1,0 +1,118 @@
+"""Splicing regenerated frames into a dance: nothing moves outside the span, kept joints stay put in
+world space, the root path rejoins the old one and the borders join without a jump."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from dancemosaic import rotation
+from dancemosaic.motion import Motion
+from dancemosaic.skeleton import BODY_PARTS, JOINT_INDEX
+from dancemosaic.splice import (
+    BLEND_FRAMES,
+    border_jump_ratio,
+    joint_drift,
+    kinematic_chain,
+    splice,
+)
+from dancemosaic.timing import FPS
+
+
+def decoded_again(old: Motion, new: Motion, start: int, end: int) -> Motion:
+    """What a new decoding looks like: the old motion, off by a small rotation on every joint and
+    shifted on the floor (the root path is integrated from velocities), with ``new``'s moves inside
+    [start, end) joined smoothly to the old ones over 10 frames each side."""
+    weight = torch.zeros(old.num_frames)
+    ramp = torch.linspace(0, 1, 12)[1:-1]
+    weight[start : start + 10], weight[start + 10 : end - 10], weight[end - 10 : end] = ramp, 1, ramp.flip(0)
+    quat = rotation.slerp(
+        rotation.matrix_to_quaternion(old.rotations), rotation.matrix_to_quaternion(new.rotations),
+        weight[:, None].expand(-1, 22),
+    )  # fmt: skip
+    nudge = rotation.axis_angle_to_matrix(torch.full((22, 3), 0.08))
+    steps = [
+        torch.diff(m.root, dim=0, prepend=m.root[:1]) * torch.tensor([1.0, 0.0, 1.0]) for m in (old, new)
+    ]
+    velocity = steps[0] + weight[:, None] * (steps[1] - steps[0])
+    root = torch.cumsum(velocity, 0) + torch.tensor([0.3, 0.0, -0.2])  # drifts off from the start
+    root[:, 1] = old.root[:, 1] + weight * (new.root[:, 1] - old.root[:, 1]) + 0.02
+    return Motion(nudge @ rotation.quaternion_to_matrix(quat), root)
+
+
+def swaying(frames: int, seed: int) -> Motion:
+    """A smooth dance-like motion: every joint swings at 0.5-2 Hz, the root wanders slowly."""
+    gen = torch.Generator().manual_seed(seed)
+    t = torch.arange(frames, dtype=torch.float32)[:, None, None] / FPS  # (T, 1, 1)
+    hertz, phase = 0.5 + 1.5 * torch.rand(2, 22, 3, generator=gen)
+    angles = 0.4 * torch.sin(2 * torch.pi * hertz * t + 6.3 * phase)  # (T, 22, 3)
+    path = torch.cat([torch.sin(t[:, 0] * hertz[0, :1] * 2), 0.05 * torch.sin(t[:, 0] * 4) + 0.95,
+                      torch.cos(t[:, 0] * hertz[1, :1] * 2)], dim=1)  # fmt: skip
+    return Motion(rotation.axis_angle_to_matrix(angles), path)
+
+
+@pytest.fixture
+def pair() -> tuple[Motion, Motion]:
+    old = swaying(150, seed=0)
+    return old, decoded_again(old, swaying(150, seed=1), 50, 100)
+
+
+def test_outside_the_span_nothing_moves_and_inside_it_is_the_new_motion(pair):
+    old, fresh = pair
+    joined = splice(old, fresh, 50, 100)
+    moved = joint_drift(old, joined.motion, range(22), 0, 150)  # (T, 22) metres
+    assert moved[:50].max() == 0 and moved[100:].max() == 0
+    middle = slice(50 + BLEND_FRAMES, 100 - BLEND_FRAMES)
+    assert torch.allclose(joined.motion.rotations[middle], fresh.rotations[middle], atol=1e-5)
+    assert joined.blends == ((50, 50 + BLEND_FRAMES), (100 - BLEND_FRAMES, 100))
+    assert BLEND_FRAMES / FPS <= 0.25
+
+
+def test_the_root_path_rejoins_the_old_one_without_a_jump(pair):
+    old, fresh = pair
+    root = splice(old, fresh, 50, 100).motion.root
+    steps = (root[1:] - root[:-1]).norm(dim=-1)
+    old_steps = (old.root[1:] - old.root[:-1]).norm(dim=-1)
+    assert torch.equal(root[100:], old.root[100:])  # positions on the stage after the edit are kept
+    assert steps[45:105].max() < 2 * old_steps.max()  # the 0.36 m shift is spread, not jumped
+    naive = torch.cat([old.root[:50], fresh.root[50:100], old.root[100:]])
+    assert (naive[1:] - naive[:-1]).norm(dim=-1).max() > 0.3
+
+
+def test_borders_are_no_jerkier_than_the_dance_while_a_plain_cut_is(pair):
+    old, fresh = pair
+    joined = splice(old, fresh, 50, 100)
+    assert border_jump_ratio(joined.motion.joints().numpy(), joined.blends) <= 1.0
+    cut = Motion(torch.cat([old.rotations[:50], fresh.rotations[50:100], old.rotations[100:]]),
+                 torch.cat([old.root[:50], fresh.root[50:100], old.root[100:]]))  # fmt: skip
+    assert border_jump_ratio(cut.joints().numpy(), joined.blends) > 1.0  # the measure can fail
+
+
+def test_kept_joints_keep_their_chain_to_the_pelvis_and_stay_put_in_world_space(pair):
+    old, fresh = pair
+    wrist = JOINT_INDEX["left_wrist"]
+    assert kinematic_chain([wrist]) == (0, 3, 6, 9, 13, 16, 18, 20)
+    for kept in ([wrist], BODY_PARTS["legs"], BODY_PARTS["root_trajectory"]):
+        joined = splice(old, fresh, 50, 100, kept)
+        assert joint_drift(old, joined.motion, kept, 0, 150).max() < 1e-5
+        assert torch.equal(joined.motion.root, old.root)
+    free = JOINT_INDEX["right_wrist"]  # not on the left wrist's chain: it regenerates
+    assert joint_drift(old, splice(old, fresh, 50, 100, [wrist]).motion, [free], 60, 90).min() > 0.01
+
+
+def test_an_extension_keeps_the_old_frames_and_joins_past_the_old_end():
+    old = swaying(100, seed=0)
+    fresh = decoded_again(swaying(150, seed=0), swaying(150, seed=2), 100, 150)
+    joined = splice(old, fresh, 100, 150, BODY_PARTS["legs"])
+    assert joined.motion.num_frames == 150 and joined.blends == ((100, 100 + BLEND_FRAMES),)
+    assert joint_drift(old, joined.motion.slice(0, 100), range(22), 0, 100).max() == 0
+    step = (joined.motion.root[100] - joined.motion.root[99]).norm()
+    assert step < 2 * (old.root[1:] - old.root[:-1]).norm(dim=-1).max()  # not the 0.36 m shift
+
+
+def test_impossible_splices_are_refused(pair):
+    old, fresh = pair
+    with pytest.raises(ValueError, match="cannot splice"):
+        splice(old, fresh, 100, 50)
+    with pytest.raises(ValueError, match="cannot splice"):
+        splice(old.slice(0, 100), fresh, 20, 120)  # past the old end, but short of the new end
