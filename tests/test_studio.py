@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 
 import gradio as gr
@@ -37,3 +38,12 @@ def test_bvh_is_retargeted_and_offered_as_canonical_bvh(tmp_path, make_motion):
 
 def test_ui_builds(engine):
     assert isinstance(build_ui(engine), gr.Blocks)
+
+
+def test_generate_on_the_page_takes_a_length(engine):
+    """Generate can dance the start of the song, so Extend and Fill stay reachable after it."""
+    page = build_ui(engine)
+    length = next(b for b in page.blocks.values() if getattr(b, "elem_id", None) == "dm-length")
+    generate = next(b for b in page.blocks.values() if getattr(b, "elem_id", None) == "dm-generate")
+    click = next(fn for fn in page.fns.values() if generate._id in [t[0] for t in fn.targets])
+    assert length in click.inputs and "length" in inspect.signature(click.fn).parameters

@@ -152,6 +152,35 @@ def test_the_beat_panel_draws_every_music_beat_in_one_trace(studio, session, son
     assert not figure.layout.shapes and "BAS 0.300" in figure.layout.title.text
 
 
+def test_generate_dances_the_start_and_extend_says_where_the_song_ends(studio, session, song):
+    first = studio.generate(session, song, "a person dances", FAST, duration=5.0)
+    assert first.duration == pytest.approx(5.0)
+    assert session.history.versions[-1].label.startswith("Generate 0-5.0 s of 8.0 s: a person dances")
+    longer = studio.extend(session, 10.0, None, FAST)
+    assert longer.duration == pytest.approx(8.0)
+    label = session.history.versions[-1].label
+    assert "Extend from 5.0 s to 8.0 s (the song ends at 8.0 s, not 15.0 s)" in label
+    assert label in views.summary(session, None)  # the page says it, not only the version list
+    studio.generate(session, song, "a person dances", FAST, duration=3.0)
+    whole = studio.extend(session, None, None, FAST)
+    assert whole.duration == pytest.approx(8.0)
+    assert session.history.versions[-1].label.startswith("Fill the song from 3.0 s to 8.0 s:")
+    studio.generate(session, song, "a person dances", FAST, duration=3.0)
+    studio.extend(session, 2.0, None, FAST)
+    assert session.history.versions[-1].label.startswith("Extend from 3.0 s to 5.0 s:")
+
+
+def test_a_take_shorter_than_the_song_is_extended_and_kept(studio, session, song, tmp_path, make_motion):
+    mocap.export_bvh(make_motion(frames=120, fps=30.0), tmp_path / "take.bvh")
+    take = studio.start_from_bvh(session, tmp_path / "take.bvh", song, "a person dances")
+    longer = studio.extend(session, 10.0, None, FAST)
+    assert longer.duration == pytest.approx(8.0) and "not 14.0 s" in session.history.versions[-1].label
+    start, end = longer.blends[0]
+    assert end == pytest.approx(4.0) and end - start <= 0.25
+    before = take.joints()[: round(start * 30)]
+    assert np.abs(longer.joints()[: len(before)] - before).max() <= 0.001  # the take itself stays
+
+
 def test_an_edit_of_several_segments_shows_all_blend_zones_and_the_measured_kept_error(studio, session, song):
     studio.generate(session, song, "a person dances", FAST, duration=8.0)
     edited = studio.edit(session, [(1.0, 3.0), (5.0, 7.0)], None, (7, 8), FAST)

@@ -195,9 +195,10 @@ class Actions:
     def generate(
         self, song: str | None, text: str, seed: float | None, steps: float, text_weight: float,
         music_weight: float, pose_weight: float, temperature: float, variations: float, beat_steps: float,
-        pose_bvh: str | None, guide: bool, pose_joints: list[str], request: gr.Request,
-        progress: gr.Progress = gr.Progress(),  # noqa: B008
+        pose_bvh: str | None, guide: bool, pose_joints: list[str], length: float | None,
+        request: gr.Request, progress: gr.Progress = gr.Progress(),  # noqa: B008
     ) -> tuple:  # fmt: skip
+        """``length``: seconds to dance from the song's start (empty or 0: the whole song)."""
         song, pose_bvh = self.uploads.check(song), self.uploads.check(pose_bvh, "the BVH take")
         if not song:
             raise ValueError("upload a song first (wav, ogg, flac or mp3), or pick a demo song")
@@ -209,7 +210,8 @@ class Actions:
             raise ValueError("upload a BVH take to guide the dance, or untick 'let the take guide Generate'")
         take = pose_bvh if guide else None
         return self.run(request, lambda s: self.studio.generate(
-            s, song, text, controls, pose_bvh=take, pose_joints=joints, progress=_report(progress)
+            s, song, text, controls, float(length) if length else None, pose_bvh=take, pose_joints=joints,
+            progress=_report(progress),
         ))  # fmt: skip
 
     @page_errors

@@ -175,10 +175,18 @@ class Studio:
         duration: float | None = None, pose_bvh: str | Path | None = None, pose_joints: tuple[int, ...] = (),
         progress: Progress | None = None,
     ) -> Dance:  # fmt: skip
-        """New dances for a song (or ``duration`` seconds without one); the first becomes current."""
+        """New dances for a song (or ``duration`` seconds without one); the first becomes current.
+
+        With a song, ``duration`` dances its first seconds only (Extend adds the rest later); the
+        label says how much was danced, and when the song is shorter than asked, says so."""
         path = store_song(session, song) if song else None
         request = Request(text, song=path, seed=controls.seed, duration=duration)
         length = song_info(path).seconds if path else duration  # refuses a broken song before decoding
+        label = f"Generate: {request.text}"
+        if path is not None and duration is not None:
+            label = f"Generate 0-{min(length, duration):.1f} s of {length:.1f} s: {request.text}"
+            if duration > length + 1.0 / FPS:
+                label += f" (the song ends at {length:.1f} s, not {duration:g} s)"
         if duration is not None:
             length = min(length, duration)
         if pose_bvh is not None:
@@ -187,7 +195,7 @@ class Studio:
         def make(seed: int, report: Progress) -> Dance:
             return self.engine.generate(replace(request, seed=seed), controls.sampling(), report)
 
-        return self._record(session, make, controls, f"Generate: {request.text}", None, progress)
+        return self._record(session, make, controls, label, None, progress)
 
     def start_from_bvh(self, session: Session, bvh: str | Path, song: str | Path | None, text: str) -> Dance:
         """Make an uploaded BVH the first version (cut to the song's length), ready to edit."""
@@ -230,20 +238,31 @@ class Studio:
         self, session: Session, seconds: float | None, text: str | None, controls: Controls,
         progress: Progress | None = None,
     ) -> Dance:  # fmt: skip
-        """Add ``seconds`` of dance after the end (None: up to the song's end: the whole song)."""
+        """Add ``seconds`` of dance after the end (None: up to the song's end: the whole song).
+
+        The version's label says what was done ("Extend from 20.0 s to 28.7 s") and, when the song
+        ends before the length asked for, says so instead of stopping there silently."""
         base = session.history.dance
+        song_end = song_info(base.song).seconds if base.song is not None else None
         if seconds is None:
-            if base.song is None:
+            if song_end is None:
                 raise ValueError("this dance has no song: give the seconds to add")
-            end = song_info(base.song).seconds
+            wanted = song_end
         elif seconds <= 0:
             raise ValueError(f"extend by a positive number of seconds, not {seconds:g}")
         else:
-            end = base.duration + seconds
-        if base.song is not None and base.duration >= song_info(base.song).seconds - 1.0 / FPS:
-            raise ValueError("the dance already lasts the whole song; select a segment to regenerate")
+            wanted = base.duration + seconds
+        if song_end is not None and base.duration >= song_end - 1.0 / FPS:
+            raise ValueError(
+                f"the dance already lasts the whole song ({song_end:.1f} s); select a segment to regenerate"
+            )
+        end = wanted if song_end is None else min(wanted, song_end)
         edit = Edit(base.duration, end, text or None, (), controls.seed)
-        label = f"Extend to {end:.1f} s: {edit.text or 'same prompt'}"
+        verb = "Fill the song" if seconds is None else "Extend"
+        label = f"{verb} from {base.duration:.1f} s to {end:.1f} s"
+        if end < wanted - 1.0 / FPS:
+            label += f" (the song ends at {song_end:.1f} s, not {wanted:.1f} s)"
+        label += f": {edit.text or 'same prompt'}"
 
         def make(seed: int, report: Progress) -> Dance:
             return self.engine.edit(base, replace(edit, seed=seed), controls.sampling(), report)

@@ -97,6 +97,10 @@ def _studio(actions: Actions, demo_folder: Path) -> None:
                     False,
                     label="Or let the take guide Generate: the joints ticked under Edit, or the whole body",
                 )
+            length = gr.Number(
+                value=None, minimum=0, label="Seconds to dance (empty: the whole song)", elem_id="dm-length",
+                info="dance the start of the song now and Extend it later",
+            )  # fmt: skip
             generate = gr.Button("Generate", variant="primary", elem_id="dm-generate")
         with gr.Column(scale=2, min_width=480):
             player = player_component()
@@ -123,7 +127,8 @@ def _studio(actions: Actions, demo_folder: Path) -> None:
     genre.change(lambda g: g, genre, text, **private)
     for arrived in (song.upload, song.stop_recording):  # checked on arrival, not at Generate
         arrived(actions.check_song, song, song, **private)
-    generate.click(actions.generate, [song, text, *controls, bvh, guide, edit["joints"]], view, **lane)
+    generating = [song, text, *controls, bvh, guide, edit["joints"], length]
+    generate.click(actions.generate, generating, view, **lane)
     start.click(actions.start_from_bvh, [bvh, song, text], view, **private)
     edit["regenerate"].click(
         actions.regenerate, [edit["segments"], edit["text"], edit["joints"], *controls], view, **lane
