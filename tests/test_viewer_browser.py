@@ -251,3 +251,72 @@ def test_without_audio_space_plays_the_internal_clock(site, plain_browser):
         page.evaluate("window.player.dispose()")
         assert page.evaluate(f"{ROOT}.children.length === 0 && !('ready' in {ROOT}.dataset)")
         assert errors == []
+
+
+RECORD = """async ([ms, fps]) => {
+    // Every animation frame for ``ms``: [clock seconds, the frame the player showed, playing].
+    const root = document.querySelector('#player');
+    const out = [];
+    const end = performance.now() + ms;
+    while (performance.now() < end) {
+        await new Promise((r) => requestAnimationFrame(r));  // after the player's own callback
+        const state = window.player.state();
+        out.push([state.time, Number(root.dataset.frame), state.playing]);
+    }
+    return out;
+}"""
+
+
+def record(page, ms: int) -> list[tuple[float, int, bool]]:
+    return [tuple(s) for s in page.evaluate(RECORD, [ms, FPS])]
+
+
+def test_loop_wraps_the_selected_segment(site, plain_browser):
+    # The loop lives in the clock, not the view: the 2D view keeps the test light.
+    with open_player(plain_browser, site) as (page, errors):
+        wait_ready(page)
+        wait_audio(page)
+        assert page.evaluate("window.player.state().loop") is False
+        page.locator(".dm-loop input").check()  # the payload selects 0.5-1.5 s
+        assert page.evaluate("window.player.state().loop") is True
+        page.evaluate(f"{ROOT}.querySelector('audio').currentTime = 1.2")
+        page.locator(".dm-timeline").focus()
+        page.evaluate(f"{ROOT}.querySelector('audio').play()")
+        samples = record(page, 1800)  # 1.8 s of song time at most: wraps at least once
+        times = [t for t, _, playing in samples if playing]
+        assert len(times) > 10, samples
+        assert min(times) >= 0.5 - 0.02 and max(times) < 1.5 + 0.2, samples  # never far past the end
+        wraps = [(a, b) for a, b in zip(times, times[1:], strict=False) if b < a - 0.5]
+        assert wraps and all(a >= 1.3 and b <= 0.7 for a, b in wraps), wraps
+        # The shown frame still follows the song's clock, wrapped or not.
+        assert all(abs(frame - math.floor(t * FPS)) <= 1 for t, frame, _ in samples)
+
+        # Loop off: playback runs on past the selection.
+        page.locator(".dm-loop input").uncheck()
+        page.evaluate(f"{ROOT}.querySelector('audio').currentTime = 1.2")
+        page.wait_for_function(f"{ROOT}.querySelector('audio').currentTime > 1.8", timeout=10_000)
+
+        # Play pressed outside the selection, with loop on, starts at the selection.
+        page.evaluate(f"{ROOT}.querySelector('audio').pause()")
+        page.evaluate(f"{ROOT}.querySelector('audio').currentTime = 3.0")
+        page.locator(".dm-loop input").check()
+        page.evaluate(f"{ROOT}.querySelector('audio').play()")
+        page.wait_for_function("window.player.state().playing")
+        times = [t for t, _, playing in record(page, 300) if playing]
+        assert times and all(0.5 - 0.02 <= t < 1.5 + 0.2 for t in times), times
+        assert errors == []
+
+
+def test_loop_restarts_a_selection_that_ends_with_the_dance(site, plain_browser):
+    # Without a song the internal clock stops at the dance's end, as an <audio> element does.
+    with open_player(plain_browser, site, "silent.json") as (page, errors):
+        wait_ready(page)
+        page.evaluate("window.player.setSelection([[3.0, 4.0]]); window.player.setLoop(true)")
+        page.mouse.click(*timeline_point(page, 3.5))
+        page.locator(".dm-play").click()
+        samples = record(page, 1500)
+        times = [t for t, _, _ in samples]
+        assert samples[-1][2], "playback stopped at the dance's end instead of looping"
+        assert any(b < a - 0.5 for a, b in zip(times, times[1:], strict=False)), times
+        assert min(times) >= 3.0 - 0.02
+        assert errors == []

@@ -7,7 +7,9 @@
 //   player.load(payload);                 // show a dance; replaces the previous one, keeps the camera
 //   player.setSelection([[4.0, 8.0]]);    // highlight time ranges (seconds) on the timeline
 //   player.setHighlightedJoints([16, 18]) // draw these joints in the highlight colour
-//   player.state();                       // {frame, time, playing, webgl, body, frames, fps, selection, id}
+//   player.setLoop(true);                 // playback wraps from a selected range's end to its start
+//   player.state();                       // {frame, time, playing, webgl, body, frames, fps, selection, id,
+//                                         //  loop}
 //   player.jointScreenPosition(16);       // {x, y} in viewport pixels, for tests
 //   player.bodyVertex(0);                 // {x, y, z} of a skinned SMPL body vertex (or null), for tests
 //   player.dispose();
@@ -18,6 +20,7 @@
 // is then true); the 2D view always draws the stick figure.
 
 import { AudioClock, InternalClock } from "./clock.js";
+import { SelectionLoop } from "./loop.js";
 import { decodePayload, formatTime } from "./payload.js";
 import { Stage2D } from "./stage2d.js";
 import { probeWebgl, Stage3D } from "./stage3d.js";
@@ -31,12 +34,19 @@ export function createPlayer(root, { onJointClick = () => {}, onSelect = () => {
   ui.follow.hidden = !stage.webgl;
 
   const timeline = new Timeline(ui.timelineBox, {
-    onSeek: (t) => clock.seek(t),
+    onSeek: (t) => {
+      clock.seek(t);
+      loop.seeked();
+    },
     onSelect: (ranges) => onSelect(ranges),
   });
+  const loop = new SelectionLoop(() => timeline.selection());
   const audioClock = new AudioClock(ui.audio);
   const internalClock = new InternalClock(1);
-  internalClock.onChange = () => showPlaying();
+  internalClock.onChange = (playing) => {
+    if (playing) loop.enter(internalClock, internalClock.time());
+    showPlaying();
+  };
   let clock = internalClock;
   let dance = null;
   let shown = { frame: -1, time: -1, playing: null };
@@ -49,7 +59,7 @@ export function createPlayer(root, { onJointClick = () => {}, onSelect = () => {
   function tick() {
     rafId = requestAnimationFrame(tick);
     if (dance) {
-      const time = clock.time();
+      const time = loop.step(clock, clock.time());
       const frame = frameAt(time);
       stage.showFrame(frame);
       if (frame !== shown.frame) root.dataset.frame = String(frame);
@@ -102,6 +112,10 @@ export function createPlayer(root, { onJointClick = () => {}, onSelect = () => {
   // --- user input on the bar and the keyboard ---------------------------------------------------
 
   ui.play.addEventListener("click", () => clock.toggle());
+  // Seeks by the audio's own controls (and ours) must not count as playback reaching a loop's end.
+  ui.audio.addEventListener("seeking", () => loop.seeked());
+  ui.audio.addEventListener("play", () => loop.enter(audioClock, audioClock.time()));
+  ui.loopBox.addEventListener("change", () => setLoop(ui.loopBox.checked));
   ui.followBox.addEventListener("change", () => stage.setFollow(ui.followBox.checked));
   // The root outlives the player (dispose empties it), so its listeners go with one abort().
   const rootListeners = new AbortController();
@@ -121,6 +135,12 @@ export function createPlayer(root, { onJointClick = () => {}, onSelect = () => {
   });
   resizeObserver.observe(ui.stage);
   resizeObserver.observe(ui.timelineBox);
+
+  function setLoop(on) {
+    loop.on = on;
+    ui.loopBox.checked = on;
+    if (on && clock.playing()) loop.enter(clock, clock.time());
+  }
 
   function showMessage(text) {
     ui.message.textContent = text;
@@ -159,6 +179,9 @@ export function createPlayer(root, { onJointClick = () => {}, onSelect = () => {
     setHighlightedJoints(indices) {
       stage.setHighlighted(indices || []);
     },
+    setLoop(on) {
+      setLoop(Boolean(on));
+    },
     state() {
       const time = clock.time();
       return {
@@ -171,6 +194,7 @@ export function createPlayer(root, { onJointClick = () => {}, onSelect = () => {
         fps: dance ? dance.fps : 0,
         selection: timeline.selection(),
         id: dance ? dance.id : null,
+        loop: loop.on,
       };
     },
     jointScreenPosition(index) {
@@ -226,10 +250,16 @@ function buildDom(root) {
   const play = el("button", "dm-play", bar, { type: "button", textContent: "▶", title: "Play / pause (space)" });
   const audio = el("audio", "dm-audio", bar, { controls: true, preload: "auto" });
   const time = el("span", "dm-time", bar, { textContent: "0:00.0 / 0:00.0" });
-  const follow = el("label", "dm-follow", bar, { title: "Keep the camera on the dancer" });
-  const followBox = el("input", "", follow, { type: "checkbox", checked: true });
-  follow.append(" follow");
-  return { stage, empty, message, timelineBox, play, audio, time, follow, followBox };
+  const tools = el("div", "dm-tools", root);
+  const toggle = (className, text, title, checked = false) => {
+    const label = el("label", `dm-toggle ${className}`, tools, { title });
+    const box = el("input", "", label, { type: "checkbox", checked });
+    label.append(` ${text}`);
+    return [label, box];
+  };
+  const [, loopBox] = toggle("dm-loop", "loop selection", "Play the selected segment over and over");
+  const [follow, followBox] = toggle("dm-follow", "follow", "Keep the camera on the dancer", true);
+  return { stage, empty, message, timelineBox, play, audio, time, tools, loopBox, follow, followBox };
 }
 
 function isControl(target) {
