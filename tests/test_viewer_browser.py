@@ -254,21 +254,31 @@ def test_without_audio_space_plays_the_internal_clock(site, plain_browser):
 
 
 RECORD = """async ([ms, fps]) => {
-    // Every animation frame for ``ms``: [clock seconds, the frame the player showed, playing].
+    // Every animation frame for ``ms``: [clock seconds, the frame the player showed, playing,
+    // wall-clock seconds].
     const root = document.querySelector('#player');
     const out = [];
     const end = performance.now() + ms;
     while (performance.now() < end) {
         await new Promise((r) => requestAnimationFrame(r));  // after the player's own callback
         const state = window.player.state();
-        out.push([state.time, Number(root.dataset.frame), state.playing]);
+        out.push([state.time, Number(root.dataset.frame), state.playing, performance.now() / 1000]);
     }
     return out;
 }"""
 
 
 def record(page, ms: int) -> list[tuple[float, int, bool]]:
-    return [tuple(s) for s in page.evaluate(RECORD, [ms, FPS])]
+    """(clock seconds, shown frame, playing) at every animation frame for ``ms``."""
+    return [tuple(s[:3]) for s in page.evaluate(RECORD, [ms, FPS])]
+
+
+def playback_rate(page, ms: int) -> tuple[float, list]:
+    """Seconds of dance per wall-clock second over ``ms`` of playback (a least-squares slope, so a
+    late animation frame under a busy CPU does not skew it), and the samples."""
+    samples = [s for s in page.evaluate(RECORD, [ms, FPS]) if s[2]]
+    time, wall = np.array([s[0] for s in samples]), np.array([s[3] for s in samples])
+    return float(np.polyfit(wall - wall[0], time, 1)[0]), samples
 
 
 def test_loop_wraps_the_selected_segment(site, plain_browser):
@@ -319,4 +329,29 @@ def test_loop_restarts_a_selection_that_ends_with_the_dance(site, plain_browser)
         assert samples[-1][2], "playback stopped at the dance's end instead of looping"
         assert any(b < a - 0.5 for a, b in zip(times, times[1:], strict=False)), times
         assert min(times) >= 3.0 - 0.02
+        assert errors == []
+
+
+@pytest.mark.parametrize("payload", ["payload.json", "silent.json"])
+def test_speed_slows_the_clock_and_the_frame_follows_it(site, plain_browser, payload):
+    with open_player(plain_browser, site, payload) as (page, errors):
+        wait_ready(page)
+        assert page.evaluate("window.player.state().speed") == 1
+        page.locator(".dm-speed select").select_option("0.5")
+        assert page.evaluate("window.player.state().speed") == 0.5
+        if payload == "payload.json":  # the song itself plays slower: the <audio> element is the clock
+            wait_audio(page)
+            assert page.evaluate(f"{ROOT}.querySelector('audio').playbackRate") == 0.5
+            page.evaluate(f"{ROOT}.querySelector('audio').play()")
+        else:
+            page.locator(".dm-play").click()
+        page.wait_for_function("window.player.state().playing")
+        rate, samples = playback_rate(page, 1200)
+        assert 0.4 < rate < 0.6, (rate, samples)
+        assert all(abs(frame - math.floor(t * FPS)) <= 1 for t, frame, *_ in samples)
+
+        page.locator(".dm-speed select").select_option("1")  # while playing
+        rate, samples = playback_rate(page, 800)
+        assert 0.85 < rate < 1.15, (rate, samples)
+        assert all(abs(frame - math.floor(t * FPS)) <= 1 for t, frame, *_ in samples)
         assert errors == []

@@ -34,6 +34,12 @@ export class AudioClock {
   seek(seconds) {
     this.audio.currentTime = Math.max(0, seconds);
   }
+
+  /** Play at ``rate`` times normal speed (the pitch is kept); a new song keeps the rate too. */
+  setRate(rate) {
+    this.audio.defaultPlaybackRate = rate; // what a newly loaded src starts at
+    this.audio.playbackRate = rate;
+  }
 }
 
 /** Clock driven by performance.now(), for dances without audio; stops at the end like audio does. */
@@ -42,12 +48,13 @@ export class InternalClock {
     this.duration = duration;
     this.offset = 0; // seconds shown while paused, and where the current run started
     this.startedAt = null; // performance.now() of the current run, null while paused
+    this.rate = 1; // dance seconds per wall-clock second
     this.onChange = null; // called on play / pause, so a play button can relabel itself
   }
 
   time() {
     if (this.startedAt === null) return this.offset;
-    const t = this.offset + (performance.now() - this.startedAt) / 1000;
+    const t = this.offset + ((performance.now() - this.startedAt) / 1000) * this.rate;
     if (t < this.duration) return t;
     this.offset = this.duration; // reached the end: stop there, as an audio element does
     this.startedAt = null;
@@ -81,6 +88,11 @@ export class InternalClock {
   seek(seconds) {
     this.offset = Math.min(Math.max(0, seconds), this.duration);
     if (this.startedAt !== null) this.startedAt = performance.now();
+  }
+
+  setRate(rate) {
+    if (this.startedAt !== null) [this.offset, this.startedAt] = [this.time(), performance.now()];
+    this.rate = rate;
   }
 
   setDuration(duration) {

@@ -8,8 +8,9 @@
 //   player.setSelection([[4.0, 8.0]]);    // highlight time ranges (seconds) on the timeline
 //   player.setHighlightedJoints([16, 18]) // draw these joints in the highlight colour
 //   player.setLoop(true);                 // playback wraps from a selected range's end to its start
+//   player.setSpeed(0.5);                 // play at half speed (SPEEDS); the frame is still time * fps
 //   player.state();                       // {frame, time, playing, webgl, body, frames, fps, selection, id,
-//                                         //  loop}
+//                                         //  loop, speed}
 //   player.jointScreenPosition(16);       // {x, y} in viewport pixels, for tests
 //   player.bodyVertex(0);                 // {x, y, z} of a skinned SMPL body vertex (or null), for tests
 //   player.dispose();
@@ -25,6 +26,8 @@ import { decodePayload, formatTime } from "./payload.js";
 import { Stage2D } from "./stage2d.js";
 import { probeWebgl, Stage3D } from "./stage3d.js";
 import { Timeline } from "./timeline.js";
+
+export const SPEEDS = [0.25, 0.5, 0.75, 1]; // playback rates offered: slow enough to learn a move
 
 export function createPlayer(root, { onJointClick = () => {}, onSelect = () => {} } = {}) {
   ensureStylesheet(root);
@@ -116,6 +119,7 @@ export function createPlayer(root, { onJointClick = () => {}, onSelect = () => {
   ui.audio.addEventListener("seeking", () => loop.seeked());
   ui.audio.addEventListener("play", () => loop.enter(audioClock, audioClock.time()));
   ui.loopBox.addEventListener("change", () => setLoop(ui.loopBox.checked));
+  ui.speed.addEventListener("change", () => setSpeed(Number(ui.speed.value)));
   ui.followBox.addEventListener("change", () => stage.setFollow(ui.followBox.checked));
   // The root outlives the player (dispose empties it), so its listeners go with one abort().
   const rootListeners = new AbortController();
@@ -140,6 +144,13 @@ export function createPlayer(root, { onJointClick = () => {}, onSelect = () => {
     loop.on = on;
     ui.loopBox.checked = on;
     if (on && clock.playing()) loop.enter(clock, clock.time());
+  }
+
+  function setSpeed(rate) {
+    if (!SPEEDS.includes(rate)) throw new Error(`speed ${rate} is not one of ${SPEEDS.join(", ")}`);
+    audioClock.setRate(rate); // both clocks, so switching songs keeps the speed
+    internalClock.setRate(rate);
+    ui.speed.value = String(rate);
   }
 
   function showMessage(text) {
@@ -182,6 +193,9 @@ export function createPlayer(root, { onJointClick = () => {}, onSelect = () => {
     setLoop(on) {
       setLoop(Boolean(on));
     },
+    setSpeed(rate) {
+      setSpeed(Number(rate));
+    },
     state() {
       const time = clock.time();
       return {
@@ -195,6 +209,7 @@ export function createPlayer(root, { onJointClick = () => {}, onSelect = () => {
         selection: timeline.selection(),
         id: dance ? dance.id : null,
         loop: loop.on,
+        speed: Number(ui.speed.value),
       };
     },
     jointScreenPosition(index) {
@@ -257,9 +272,14 @@ function buildDom(root) {
     label.append(` ${text}`);
     return [label, box];
   };
+  const speedLabel = el("label", "dm-speed", tools, { title: "Playback speed (the song's pitch is kept)" });
+  speedLabel.append("speed ");
+  const speed = el("select", "", speedLabel);
+  for (const rate of SPEEDS) el("option", "", speed, { value: String(rate), textContent: `${rate}×` });
+  speed.value = "1";
   const [, loopBox] = toggle("dm-loop", "loop selection", "Play the selected segment over and over");
   const [follow, followBox] = toggle("dm-follow", "follow", "Keep the camera on the dancer", true);
-  return { stage, empty, message, timelineBox, play, audio, time, tools, loopBox, follow, followBox };
+  return { stage, empty, message, timelineBox, play, audio, time, tools, speed, loopBox, follow, followBox };
 }
 
 function isControl(target) {
