@@ -80,3 +80,43 @@ def test_a_full_history_refuses_new_versions_before_any_work(monkeypatch):
     with pytest.raises(ValueError, match="export the ones you want"):
         history.push(object(), "d")
     assert [v.label for v in history.versions] == ["a", "b", "c"]
+
+
+def test_a_reload_binds_the_new_tab_to_the_session_its_browser_kept(tmp_path):
+    now = [0.0]
+    store = SessionStore(tmp_path, ttl=60.0, clock=lambda: now[0])
+    kept, restored = store.restore("tab-1", None)  # first visit: a new session, its id to keep
+    assert not restored and len(kept) >= 32
+    store.get("tab-1").history.push(object(), "a", parent=None)
+    store.release("tab-1")  # the reload closes the old tab's connection first
+    assert len(store) == 1
+    now[0] = 50.0
+    assert store.restore("tab-2", kept) == (kept, True)
+    assert [v.label for v in store.get("tab-2").history.versions] == ["a"]
+    assert store.expires_in(store.get("tab-2")) == 60.0
+    now[0] = 80.0
+    assert store.expires_in(store.get("tab-2")) == 60.0  # each use puts the expiry off
+    assert store.get("tab-1").history.current is None  # the released tab is bound to nothing now
+
+
+def test_an_expired_forged_or_api_session_id_is_not_restored(tmp_path):
+    now = [0.0]
+    store = SessionStore(tmp_path, ttl=60.0, clock=lambda: now[0])
+    kept, _ = store.restore("tab-1", None)
+    store.get("api-client").history.push(object(), "theirs", parent=None)
+    for forged in ("api-client", "made-up", 42, {"id": kept}):
+        other, restored = store.restore("tab-2", forged)
+        assert not restored and other not in (kept, "api-client")
+        assert store.get("tab-2").history.current is None
+    now[0] = 61.0
+    fresh, restored = store.restore("tab-3", kept)
+    assert not restored and fresh != kept
+
+
+def test_closing_a_session_drops_it_and_its_folder_through_any_of_its_tabs(tmp_path):
+    store = SessionStore(tmp_path)
+    kept, _ = store.restore("tab", None)
+    folder = store.get("tab").folder
+    store.close("tab")
+    assert len(store) == 0 and not folder.exists()
+    assert store.restore("tab-2", kept)[1] is False

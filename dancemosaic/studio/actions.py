@@ -12,6 +12,7 @@ import functools
 import inspect
 import logging
 import math
+import time
 import types
 import typing
 from collections.abc import Callable
@@ -165,6 +166,21 @@ class Actions:
     def session(self, request: gr.Request) -> Session:
         return self.store.get(request.session_hash or "anonymous")
 
+    @page_errors
+    def restore(self, kept: object, request: gr.Request) -> tuple:
+        """The page loaded (or reloaded): bind it to the session whose id the browser kept, and
+        show that session; a new one (its id for the browser to keep) when none was kept or it has
+        expired, which the page is told."""
+        session_id, restored = self.store.restore(request.session_hash or "anonymous", kept)
+        if kept is not None and not restored:
+            gr.Warning(
+                f"Your earlier session has expired (sessions are kept {_span(self.store.ttl)} after the "
+                "last action) or the server was restarted: this is a new session."
+            )
+        session = self.session(request)
+        with session.lock:
+            return session_id, *self.views(session)
+
     def views(self, session: Session, selection: list[tuple[float, float]] = ()) -> tuple:
         history = session.history
         dance = history.dance if history.current is not None else None
@@ -178,6 +194,16 @@ class Actions:
             views.beat_figure(dance, bas),
             gr.Button(interactive=history.can_undo),
             gr.Button(interactive=history.can_redo),
+            self.session_note(session),
+        )
+
+    def session_note(self, session: Session) -> str:
+        """When this session expires, and how to keep it longer."""
+        left = self.store.expires_in(session)
+        until = time.strftime("%H:%M UTC", time.gmtime(time.time() + left))
+        return (
+            f"This session is kept on the server until {until} ({_span(left)} after your last "
+            "action): reloading the page brings it back."
         )
 
     def run(
@@ -309,15 +335,25 @@ class Actions:
             joints = [j for j in joints if j != name] if name in joints else [*joints, name]
         return segments, joints
 
-    def close(self, request: gr.Request) -> None:
-        """The tab closed: drop the session and its files."""
-        self.store.close(request.session_hash or "anonymous")
+    def release(self, request: gr.Request) -> None:
+        """The tab closed or reloaded (gradio cannot tell which): forget the tab, keep the session
+        until it expires, so a reload can bring it back."""
+        self.store.release(request.session_hash or "anonymous")
 
 
 def _controls(seed: float | None, steps: float, text_weight: float, music_weight: float, pose_weight: float,
               temperature: float, variations: float, beat_steps: float) -> Controls:  # fmt: skip
     return Controls(int(seed or 0), int(steps), float(text_weight), float(music_weight), float(pose_weight),
                     float(temperature), int(variations), int(beat_steps))  # fmt: skip
+
+
+def _span(seconds: float) -> str:
+    """A stretch of time as people say it: "3 h", "2 h 30 min", "45 min"."""
+    minutes = round(seconds / 60)
+    hours, minutes = divmod(minutes, 60)
+    if not hours:
+        return f"{minutes} min"
+    return f"{hours} h" + (f" {minutes} min" if minutes else "")
 
 
 def _report(progress: gr.Progress | None) -> Callable[[float, str], None]:

@@ -6,13 +6,18 @@ undo starts a branch; the older branch stays in the list). A failed operation ne
 history, because versions are only added once the engine has returned.
 
 The store keys sessions by Gradio's ``session_hash`` (one per browser tab or ``gradio_client``
-``Client``), so the UI and the API endpoints share one history per session. Sessions expire after
-``ttl`` seconds without a request, and their temporary folders go with them.
+``Client``), so the UI and the API endpoints share one history per session. A page does better: it
+keeps a session id of its own in the browser (``gr.BrowserState``) and, on every load, binds its new
+``session_hash`` to that id (``SessionStore.restore``), so a reload finds the session as it was.
+Closing or reloading a tab only unbinds its ``session_hash`` (a reload cannot be told apart from a
+close); the session itself stays until it has been idle for ``ttl`` seconds, and then its
+temporary folder goes with it.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 import shutil
 import tempfile
 import threading
@@ -128,6 +133,7 @@ class Session:
     last_seen: float = field(default_factory=time.monotonic)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     rate: RateLimit = field(default_factory=RateLimit, repr=False)
+    kept_in_browser: bool = False  # its id was minted for a page to keep (only those are restored)
 
     def export_folder(self) -> Path:
         folder = self.folder / "exports" / uuid.uuid4().hex[:8]
@@ -149,26 +155,61 @@ class SessionStore:
         self._clock = clock
         self.requests_per_minute = requests_per_minute
         self._sessions: dict[str, Session] = {}
+        self._aliases: dict[str, str] = {}  # a page's session_hash -> the session id its browser keeps
         self._lock = threading.Lock()
 
-    def get(self, session_id: str) -> Session:
+    def get(self, key: str) -> Session:
+        """The session of ``key`` (a page's bound ``session_hash``, or any other caller's own
+        ``session_hash``), created on first use; using it puts off its expiry."""
         with self._lock:
             self._expire()
-            session = self._sessions.get(session_id)
-            if session is None:
-                # A random folder name: files under root are served to the browser by URL.
-                folder = self.root / uuid.uuid4().hex
-                folder.mkdir()
-                rate = RateLimit(self.requests_per_minute, clock=self._clock)
-                session = self._sessions[session_id] = Session(folder, last_seen=self._clock(), rate=rate)
+            session = self._sessions.get(self._aliases.get(key, key)) or self._create(key)
             session.last_seen = self._clock()
             return session
 
-    def close(self, session_id: str) -> None:
+    def restore(self, key: str, kept_id: object) -> tuple[str, bool]:
+        """Bind a page's ``key`` (its ``session_hash``) to the session whose id its browser kept.
+        Returns the id for the browser to keep and whether that session came back: a new session
+        when nothing was kept, the kept one has expired, or the value is no id this store minted."""
         with self._lock:
-            session = self._sessions.pop(session_id, None)
+            self._expire()
+            session = self._sessions.get(kept_id) if isinstance(kept_id, str) else None
+            restored = session is not None and session.kept_in_browser
+            if not restored:
+                kept_id = secrets.token_urlsafe(24)  # whoever holds it holds the session
+                self._create(kept_id).kept_in_browser = True
+            self._aliases[key] = kept_id
+            self._sessions[kept_id].last_seen = self._clock()
+            return kept_id, restored
+
+    def release(self, key: str) -> None:
+        """A page's connection closed (a closed tab, or a reload): forget its ``session_hash``.
+        Its session stays until it expires, so a reload (which also closes) can bring it back."""
+        with self._lock:
+            self._aliases.pop(key, None)
+
+    def close(self, key: str) -> None:
+        """Drop a session now, with its files."""
+        with self._lock:
+            session = self._sessions.pop(self._aliases.pop(key, key), None)
+            self._forget_aliases()
         if session is not None:
             shutil.rmtree(session.folder, ignore_errors=True)
+
+    def expires_in(self, session: Session) -> float:
+        """Seconds until ``session`` expires if nothing uses it before."""
+        return max(0.0, self.ttl - (self._clock() - session.last_seen))
+
+    def _create(self, session_id: str) -> Session:
+        # A random folder name: files under root are served to the browser by URL.
+        folder = self.root / uuid.uuid4().hex
+        folder.mkdir()
+        rate = RateLimit(self.requests_per_minute, clock=self._clock)
+        session = self._sessions[session_id] = Session(folder, last_seen=self._clock(), rate=rate)
+        return session
+
+    def _forget_aliases(self) -> None:
+        self._aliases = {key: sid for key, sid in self._aliases.items() if sid in self._sessions}
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -184,3 +225,4 @@ class SessionStore:
                 )
                 del self._sessions[session_id]
                 shutil.rmtree(session.folder, ignore_errors=True)
+        self._forget_aliases()

@@ -59,8 +59,10 @@ def build_ui(
             else:
                 actions = Actions(Studio(engine), store, _publish_mesh(smpl_model, store.root), uploads)
                 api.register(actions)  # first, so the public endpoints get the plain names
-                _studio(actions, demo_folder)
-                page.unload(actions.close)
+                kept, view = _studio(actions, demo_folder)
+                # The session id stays in the browser (localStorage); a load binds the tab to it.
+                page.load(actions.restore, kept, [kept, *view], api_visibility="private")
+                page.unload(actions.release)
         with gr.Tab("Check a song or a BVH"):
             build_inspect_tab(uploads)
     return page
@@ -75,7 +77,9 @@ def _publish_mesh(smpl_model: Path | None, folder: Path) -> str | None:
     return f"{FILE_ROUTE}{path}"
 
 
-def _studio(actions: Actions, demo_folder: Path) -> None:
+def _studio(actions: Actions, demo_folder: Path) -> tuple[gr.BrowserState, list]:
+    """The studio's components and events; returns the browser-kept session id and the views."""
+    kept = gr.BrowserState(None, storage_key="dancemosaic-session")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=320):
             song = gr.Audio(type="filepath", label="Song (wav, ogg, flac, mp3)", elem_id="dm-song")
@@ -108,6 +112,7 @@ def _studio(actions: Actions, demo_folder: Path) -> None:
             with gr.Row():
                 undo = gr.Button("↶ Undo", interactive=False, elem_id="dm-undo", size="sm")
                 redo = gr.Button("↷ Redo", interactive=False, elem_id="dm-redo", size="sm")
+            note = gr.Markdown(elem_id="dm-session")  # when the session expires
             candidates = gr.Radio(
                 label="Variations: pick one to keep", visible=False, elem_id="dm-candidates"
             )
@@ -121,7 +126,7 @@ def _studio(actions: Actions, demo_folder: Path) -> None:
                 beats = gr.Plot(label="Beat panel")
             export = _export_tab()
 
-    view = [player, summary, versions, candidates, beats, undo, redo]
+    view = [player, summary, versions, candidates, beats, undo, redo, note]
     lane = {"concurrency_id": ENGINE_LANE, "concurrency_limit": 1, "api_visibility": "private"}
     private = {"api_visibility": "private"}
     genre.change(lambda g: g, genre, text, **private)
@@ -153,6 +158,7 @@ def _studio(actions: Actions, demo_folder: Path) -> None:
         button.click(lambda current, label=label: sorted(set(current) | set(preset_joints(label))),
                      edit["joints"], edit["joints"], **private)  # fmt: skip
     edit["clear"].click(lambda: [], None, edit["joints"], **private)
+    return kept, view
 
 
 def _controls() -> list[gr.components.Component]:
