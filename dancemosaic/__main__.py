@@ -88,7 +88,7 @@ def train(args: argparse.Namespace) -> None:
         recipe = Recipe(
             *(replace(getattr(recipe, s), steps=args.steps, save_every=args.steps) for s in STAGES), stages
         )
-    model = train(args.cache, args.out, presets[args.preset](), recipe)
+    model = train(args.cache, args.out, presets[args.preset](), recipe, init=args.init)
     from dancemosaic import distributed
 
     if args.export and distributed.setup().is_main:
@@ -184,6 +184,7 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--stages", nargs="*", help="stages to run (default: all, in order)")
     tr.add_argument("--steps", type=int, default=None, help="override every stage's step count")
     tr.add_argument("--export", type=Path, default=None, help="save the trained engine here (fp16)")
+    tr.add_argument("--init", type=Path, default=None, help="fine-tune this engine checkpoint (same preset)")
     tr.set_defaults(run=train)
     ev = commands.add_parser("evaluate", help="print the metrics table row")
     ev.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="the prepared corpus cache")

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 import soundfile
+import torch
 
 from dancemosaic import mocap, percussion
 from dancemosaic.__main__ import main
@@ -146,6 +147,23 @@ def test_training_recipe_runs_every_stage_and_resumes(prepared, tmp_path):
         ]
         assert steps == [1, 2, 3], stage
         assert (tmp_path / stage / "model.safetensors").is_file()
+
+
+def test_fine_tuning_starts_every_stage_from_the_given_checkpoint(prepared, tmp_path):
+    from dancemosaic.config import ModelConfig
+    from dancemosaic.engine import DanceEngine
+    from dancemosaic.recipe import STAGES, Recipe, train
+    from dancemosaic.train import StageOptions
+
+    init = DanceEngine.from_config(ModelConfig.tiny(), seed=3).save_pretrained(tmp_path / "init", half=False)
+    frozen = Recipe(*(StageOptions(steps=1, batch=4, window=8, lr=0.0) for _ in STAGES))  # lr 0: no update
+    model = train(prepared, tmp_path / "run", ModelConfig.tiny(), frozen, init=init)
+    start = DanceEngine.from_pretrained(init).model
+    for name in ("masked.backbone", "masked.music_tower", "residual", "tokenizer.decoder"):
+        ours, theirs = model.get_submodule(name).state_dict(), start.get_submodule(name).state_dict()
+        assert all(torch.equal(ours[k], theirs[k]) for k in theirs), name
+    with pytest.raises(ValueError, match="another architecture"):
+        train(prepared, tmp_path / "other", ModelConfig.small(), frozen, init=init)
 
 
 def test_evaluate_a_checkpoint_prints_every_row(prepared, data_folder, tmp_path, capsys):
