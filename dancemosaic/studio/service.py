@@ -231,7 +231,6 @@ class Studio:
             # joints' largest measured error.
             return replace(dance, blends=tuple(sorted(blends)), kept_error=max(errors, default=None))
 
-
         return self._record(session, make, controls, label, session.history.current, progress)
 
     def extend(
