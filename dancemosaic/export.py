@@ -37,6 +37,8 @@ def metadata(dance: Dance) -> dict:
         "checkpoint": dance.checkpoint,
         "segments": [{"start": s.start, "end": s.end, "text": s.text} for s in dance.segments],
         "pose_distance": dance.pose_distance,
+        "blends": [list(zone) for zone in dance.blends],  # seconds where the last edit joins the old motion
+        "kept_error": dance.kept_error,  # metres: the kept joints' measured world-space error
     }
 
 

@@ -4,6 +4,7 @@ moves outside the edit, the borders join without a jump, the root path rejoins t
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -68,3 +69,14 @@ def test_an_extension_keeps_the_dance_up_to_a_short_blend_before_its_end(engine,
     before, after = exported(dance, tmp_path), exported(longer, tmp_path)
     assert np.linalg.norm(after[:start] - before[:start], axis=-1).max() <= 0.001
     assert border_jump_ratio(after[:, :22], [(start, end)]) <= 1.0
+
+
+def test_joints_kept_across_the_old_end_hold_up_to_it_and_the_json_export_says_so(engine, dance, tmp_path):
+    legs = BODY_PARTS["legs"]
+    edited = engine.edit(dance, Edit(6.0, 10.0, joints=legs, seed=5), FAST)
+    before, after = exported(dance, tmp_path), exported(edited, tmp_path)
+    assert np.linalg.norm(after[:240] - before, axis=-1)[180:, list(legs)].max() <= 0.001
+    assert np.linalg.norm(after[:180] - before[:180], axis=-1).max() <= 0.001
+    assert border_jump_ratio(after[:, :22], frames(edited.blends)) <= 1.0
+    meta = json.loads(export.write(edited, tmp_path / "dance.json").read_text())
+    assert meta["kept_error"] == edited.kept_error and meta["blends"] == [list(z) for z in edited.blends]
