@@ -4,8 +4,8 @@ One node per SMPL joint (translation = rest offset, children from ``skeleton.PAR
 animation with a rotation channel per joint (unit quaternions x, y, z, w) and a translation channel
 for the pelvis, sampled at the dance's fps with LINEAR interpolation. glTF and the canonical skeleton
 agree on axes (metres, +y up, the body faces +z, its left is +x), so no conversion is needed.
-Viewers such as ``gr.Model3D`` (babylon.js) show nodes only through meshes, so each joint node carries
-a small sphere and an octahedral bone towards each child; nothing is skinned. Written with numpy,
+Viewers such as babylon.js show nodes only through meshes, so each joint node carries a small
+sphere and an octahedral bone towards each child; nothing is skinned. Written with numpy,
 struct and json alone.
 """
 

@@ -9,6 +9,7 @@ and that the 2D fallback does the same without WebGL. Screenshots land in test-a
 from __future__ import annotations
 
 import base64
+import io
 import json
 import math
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 import soundfile
 import torch
+from PIL import Image
 
 from dancemosaic import percussion, rotation, skeleton
 from dancemosaic.timing import FPS, SAMPLE_RATE, seconds_to_frames
@@ -31,6 +33,7 @@ STATIC = Path(__file__).resolve().parents[1] / "dancemosaic" / "studio" / "stati
 SECONDS = 4.0
 BPM = 120.0
 LEFT_WRIST = skeleton.JOINT_INDEX["left_wrist"]
+LEFT_HIP, LEFT_KNEE = skeleton.JOINT_INDEX["left_hip"], skeleton.JOINT_INDEX["left_knee"]
 KEPT = [skeleton.JOINT_INDEX[n] for n in ("left_shoulder", "left_elbow", "left_wrist", "left_hand")]
 ROOT = "document.querySelector('#player')"
 
@@ -354,4 +357,46 @@ def test_speed_slows_the_clock_and_the_frame_follows_it(site, plain_browser, pay
         rate, samples = playback_rate(page, 800)
         assert 0.85 < rate < 1.15, (rate, samples)
         assert all(abs(frame - math.floor(t * FPS)) <= 1 for t, frame, *_ in samples)
+        assert errors == []
+
+
+def canvas_image(page) -> tuple[np.ndarray, dict]:
+    """The 3D view's canvas as it is on screen, (H, W, 3) uint8, and its box in viewport pixels."""
+    canvas = page.locator("#player canvas.dm-canvas")
+    image = np.asarray(Image.open(io.BytesIO(canvas.screenshot())).convert("RGB"))
+    return image, canvas.bounding_box()
+
+
+def still_frame(page, seconds: float) -> None:
+    """Stop the follow camera and show the frame at ``seconds``, settled."""
+    page.locator(".dm-follow input").uncheck()
+    page.evaluate(f"{ROOT}.querySelector('audio').currentTime = {seconds}")
+    page.wait_for_function(f"{ROOT}.dataset.frame === '{math.floor(seconds * FPS)}'")
+    page.wait_for_timeout(300)
+
+
+def test_the_dancer_is_a_solid_shaded_figure(site, webgl_browser):
+    with open_player(webgl_browser, site) as (page, errors):
+        wait_ready(page)
+        wait_audio(page)
+        still_frame(page, 0.5)
+        image, box = canvas_image(page)
+        screenshot(page, "viewer-3d-solid.png")
+        hip, knee = (page.evaluate(f"window.player.jointScreenPosition({j})") for j in (LEFT_HIP, LEFT_KNEE))
+        x, y = round((hip["x"] + knee["x"]) / 2 - box["x"]), round((hip["y"] + knee["y"]) / 2 - box["y"])
+        # Across the middle of the left thigh (the dancer's left limbs are tinted blue): the leg is a
+        # limb about 14 cm thick, not a line, and lit from one side.
+        row = image[y, x - 40 : x + 41].astype(int)
+        blue = (row[:, 2] - row[:, 0]) > 25
+        assert blue[40], "the thigh's centre is not drawn in the left limbs' colour"
+        left, right = 40, 40
+        while left > 0 and blue[left - 1]:
+            left -= 1
+        while right < 80 and blue[right + 1]:
+            right += 1
+        width = right - left + 1
+        thigh = math.hypot(hip["x"] - knee["x"], hip["y"] - knee["y"])  # 0.38 m: the scale on screen
+        assert width >= thigh * 0.1 / 0.38, (width, thigh)  # at least 10 cm thick
+        luminance = row[left : right + 1].mean(axis=1)
+        assert luminance.max() - luminance.min() > 25, luminance  # shaded, not flat
         assert errors == []

@@ -317,12 +317,12 @@ class Actions:
         fmt: str,
         request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008
-    ) -> tuple[str, str | None]:
+    ) -> str:
+        """The current version as ``fmt``, for the Download box. A GLB is not previewed in a second
+        3D view: the player above already shows the same motion, in time with the song."""
         session = self.session(request)
         with session.lock:
-            path = self.studio.export(session, fmt, _report(progress))
-        preview = str(path) if path.suffix == ".glb" else None
-        return str(path), preview
+            return str(self.studio.export(session, fmt, _report(progress)))
 
     @staticmethod
     def player_event(event: gr.EventData, segments: str, joints: list[str]) -> tuple[str, list[str]]:

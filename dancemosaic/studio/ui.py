@@ -149,7 +149,7 @@ def _studio(actions: Actions, demo_folder: Path) -> tuple[gr.BrowserState, list]
     versions.select(actions.checkout, None, view, **private)
     candidates.select(actions.pick, candidates, view, **private)
     render = {"concurrency_id": "render", "concurrency_limit": 2, "api_visibility": "private"}
-    export["button"].click(actions.export, export["format"], [export["file"], export["preview"]], **render)
+    export["button"].click(actions.export, export["format"], export["file"], **render)
     picks = [edit["segments"], edit["joints"]]
     player.select(actions.player_event, picks, picks, **private)
     edit["segments"].change(None, edit["segments"], None, js=SET_SELECTION_JS)
@@ -211,5 +211,4 @@ def _export_tab() -> dict:
         fmt = gr.Radio([(label, key) for key, label in EXPORT_LABELS.items()], value="bvh", label="Format")
         button = gr.Button("Export the current version", elem_id="dm-export")
         file = gr.File(label="Download", elem_id="dm-export-file")
-        preview = gr.Model3D(label="glTF preview", height=320)
-    return {"format": fmt, "button": button, "file": file, "preview": preview}
+    return {"format": fmt, "button": button, "file": file}

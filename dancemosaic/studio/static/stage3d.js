@@ -1,37 +1,26 @@
-// The 3D view: a floor, orbit controls and a mannequin of spheres (joints) and cylinders (bones) moved
+// The 3D view: a floor, orbit controls and the dancer as a solid, shaded mannequin (figure.js) moved
 // to each frame's joint positions, which shows exactly what the model generated. When the payload
 // carries the user's SMPL body (``dance.mesh`` and ``dance.rotations``, see body.js) the body is
-// skinned instead of drawing the cylinders; the joint spheres stay, small and see-through, so joints
-// can still be clicked and kept joints still stand out. Until the body has loaded, and if it fails
-// to, the mannequin shows.
+// skinned instead; the mannequin's joints stay as small see-through dots, so joints can still be
+// clicked and kept joints still stand out. Until the body has loaded, and if it fails to, the
+// mannequin shows.
 
 import * as THREE from "./vendor/three/three.module.js";
 import { OrbitControls } from "./vendor/three/OrbitControls.js";
 import { Body, loadBodyTemplate } from "./body.js";
+import { Figure } from "./figure.js";
 import { listenForJointClicks } from "./picking.js";
 
-const PICK_RADIUS = 8; // px: a click this close to a joint's centre picks it even if it misses the sphere
+const PICK_RADIUS = 8; // px: a click this close to a joint's centre picks it even if it misses the body
 const FOLLOW_RATE = 3; // 1/s: how fast the orbit target glides after the pelvis
-const JOINT_RADIUS = 0.035; // metres
-const HEAD_RADIUS = 0.09;
-const BONE_RADIUS = 0.022;
-const BODY_JOINT_RADIUS = 0.025; // joint spheres over the skinned body (the head's too)
-const BODY_JOINT_OPACITY = 0.45;
-const HEAD_NAME = "head";
 const FLOOR_SIZE = 60; // metres; fog hides its edge
 const GRID_CELL = 0.5; // metres between floor lines
 
 const COLORS = {
   background: 0xf4f4f5,
-  joint: 0x334155,
-  kept: 0xf97316,
-  bone: 0x64748b,
-  keptBone: 0xfdba74,
   floor: "#ebebee",
   gridLine: "#c4c4cc",
 };
-
-const UP = new THREE.Vector3(0, 1, 0);
 
 /**
  * null when no WebGL 2 context can be made (three.js renders only with WebGL 2 since r163), else
@@ -77,10 +66,7 @@ export class Stage3D {
 
     this._addLights();
     this._addFloor();
-    this.figure = new THREE.Group();
-    this.scene.add(this.figure);
-    this.joints = []; // one sphere mesh per joint
-    this.bones = []; // {mesh, child, parent}
+    this.figure = null; // the dance's mannequin (figure.js)
     this.dance = null;
     this.frame = 0;
     this.kept = new Set();
@@ -147,41 +133,13 @@ export class Stage3D {
 
   /** Build the mannequin for a dance (joint count and tree may differ between dances). */
   setDance(dance) {
-    this._clearFigure();
+    if (this.figure) this.figure.dispose();
     this.dance = dance;
     this.bodyShown = false; // the mannequin until this dance's body is ready (see _requestBody)
     if (this.body) this.body.mesh.visible = false;
-    this.materials = {
-      joint: new THREE.MeshStandardMaterial({ color: COLORS.joint, roughness: 0.6 }),
-      kept: new THREE.MeshStandardMaterial({ color: COLORS.kept, roughness: 0.5 }),
-      bone: new THREE.MeshStandardMaterial({ color: COLORS.bone, roughness: 0.7 }),
-      keptBone: new THREE.MeshStandardMaterial({ color: COLORS.keptBone, roughness: 0.7 }),
-      // Over the body: drawn through it (the joints are inside), after it, half transparent.
-      bodyJoint: new THREE.MeshStandardMaterial({
-        color: COLORS.joint, roughness: 0.6, transparent: true, opacity: BODY_JOINT_OPACITY, depthTest: false,
-      }),
-      bodyKept: new THREE.MeshStandardMaterial({
-        color: COLORS.kept, roughness: 0.5, transparent: true, opacity: 0.9, depthTest: false,
-      }),
-    };
-    this.sphere = new THREE.SphereGeometry(1, 20, 14);
-    this.cylinder = new THREE.CylinderGeometry(1, 1, 1, 12); // unit height along y, centred
-    dance.names.forEach((name, j) => {
-      const mesh = new THREE.Mesh(this.sphere, this.materials.joint);
-      mesh.scale.setScalar(name === HEAD_NAME ? HEAD_RADIUS : JOINT_RADIUS);
-      mesh.castShadow = true;
-      mesh.userData.joint = j;
-      this.joints.push(mesh);
-      this.figure.add(mesh);
-    });
-    dance.parents.forEach((parent, j) => {
-      if (parent < 0) return;
-      const mesh = new THREE.Mesh(this.cylinder, this.materials.bone);
-      mesh.castShadow = true;
-      this.bones.push({ mesh, child: j, parent });
-      this.figure.add(mesh);
-    });
-    this._applyColors();
+    this.figure = new Figure(dance);
+    this.figure.setKept(this.kept);
+    this.scene.add(this.figure.group);
     this.frame = -1;
     this.showFrame(0);
     this._requestBody(dance);
@@ -219,32 +177,16 @@ export class Stage3D {
     );
   }
 
-  /** Body or mannequin: the body hides the cylinders and shrinks the joints to see-through dots. */
+  /** Body or mannequin: the body hides the mannequin, whose joints stay as see-through dots. */
   _setBodyShown(on) {
     this.bodyShown = on;
     if (this.body) this.body.mesh.visible = on;
-    this.joints.forEach((mesh, j) => {
-      const name = this.dance.names[j];
-      mesh.scale.setScalar(on ? BODY_JOINT_RADIUS : name === HEAD_NAME ? HEAD_RADIUS : JOINT_RADIUS);
-      mesh.castShadow = !on; // the body casts the shadow
-      mesh.renderOrder = on ? 1 : 0;
-    });
-    this._applyColors();
-    this._placeBones();
+    this.figure.setDots(on);
   }
 
   /** World position of vertex i of the shown body, as three.js skins it; null without a body. */
   bodyVertex(i) {
     return this.bodyShown ? this.body.vertex(i) : null;
-  }
-
-  _clearFigure() {
-    this.figure.clear();
-    this.joints = [];
-    this.bones = [];
-    if (this.materials) Object.values(this.materials).forEach((m) => m.dispose());
-    if (this.sphere) this.sphere.dispose();
-    if (this.cylinder) this.cylinder.dispose();
   }
 
   /** Place the camera in front of the dancer (who faces +z at frame 0), looking at the pelvis. */
@@ -266,43 +208,15 @@ export class Stage3D {
   showFrame(frame) {
     if (!this.dance || frame === this.frame) return;
     this.frame = frame;
-    this.joints.forEach((mesh, j) => this._jointPosition(j, mesh.position));
-    this._placeBones();
+    this.figure.pose(frame);
     if (this.bodyShown) this.body.pose(this.dance, frame);
     this.dirty = true;
   }
 
-  _placeBones() {
-    const a = new THREE.Vector3();
-    const b = new THREE.Vector3();
-    for (const { mesh, child, parent } of this.bones) {
-      this._jointPosition(parent, a);
-      this._jointPosition(child, b);
-      const length = a.distanceTo(b);
-      mesh.visible = length > 1e-4 && !this.bodyShown;
-      if (!mesh.visible) continue;
-      mesh.position.addVectors(a, b).multiplyScalar(0.5);
-      mesh.quaternion.setFromUnitVectors(UP, b.sub(a).divideScalar(length));
-      mesh.scale.set(BONE_RADIUS, length, BONE_RADIUS);
-    }
-  }
-
   setHighlighted(indices) {
     this.kept = new Set(indices);
-    this._applyColors();
+    if (this.figure) this.figure.setKept(this.kept);
     this.dirty = true;
-  }
-
-  _applyColors() {
-    if (!this.materials) return;
-    const [joint, kept] = this.bodyShown ? ["bodyJoint", "bodyKept"] : ["joint", "kept"];
-    this.joints.forEach((mesh, j) => {
-      mesh.material = this.materials[this.kept.has(j) ? kept : joint];
-    });
-    for (const bone of this.bones) {
-      const kept = this.kept.has(bone.child) && this.kept.has(bone.parent);
-      bone.mesh.material = kept ? this.materials.keptBone : this.materials.bone;
-    }
   }
 
   setFollow(on) {
@@ -361,12 +275,12 @@ export class Stage3D {
     );
     const raycaster = new THREE.Raycaster();
     raycaster.setFromCamera(ndc, this.camera);
-    const hit = raycaster.intersectObjects(this.joints, false)[0];
-    if (hit) return hit.object.userData.joint;
-    // Joint spheres are a few pixels wide from afar: also accept a click near a joint's centre.
+    const hit = raycaster.intersectObjects(this.figure.pickables(), false)[0];
+    if (hit) return this.figure.jointOfHit(hit);
+    // Limbs are a few pixels wide from afar: also accept a click near a joint's centre.
     let best = null;
     let bestDistance = PICK_RADIUS;
-    this.joints.forEach((_, j) => {
+    this.dance.names.forEach((_, j) => {
       const p = this.jointScreenPosition(j);
       const d = Math.hypot(p.x - clientX, p.y - clientY);
       if (d < bestDistance) [best, bestDistance] = [j, d];
@@ -380,7 +294,7 @@ export class Stage3D {
       this.canvas.removeEventListener(name, handler);
     }
     this.controls.dispose();
-    this._clearFigure();
+    if (this.figure) this.figure.dispose();
     if (this.body) this.body.dispose(); // its geometry is shared with later players: not disposed
     this.body = null;
     this.scene.traverse((o) => {

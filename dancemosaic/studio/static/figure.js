@@ -1,0 +1,238 @@
+// The dancer as a solid, shaded mannequin built from joint positions alone: one capsule per bone,
+// sized like that part of a body (thighs thicker than forearms, a torso wider than deep), and an
+// ellipsoid head. It shows exactly the joints the model generated, with the volume that makes
+// depth, overlap and facing readable (hairline skeletons do not). The dancer's left limbs are
+// tinted blue, so a mirrored move reads at a glance.
+//
+// Over the user's SMPL body (``setDots(true)``) the capsules hide and each joint shrinks to a small
+// see-through dot drawn through the body, so joints can still be clicked and kept joints still show.
+
+import * as THREE from "./vendor/three/three.module.js";
+
+// Capsule radius (m) of the bone from a joint's parent to the joint, by the joint's SMPL name.
+const BONE_RADII = {
+  left_hip: 0.075, right_hip: 0.075, spine1: 0.1, spine2: 0.1, spine3: 0.105, neck: 0.05,
+  left_knee: 0.068, right_knee: 0.068, left_ankle: 0.05, right_ankle: 0.05,
+  left_foot: 0.04, right_foot: 0.04, left_collar: 0.06, right_collar: 0.06, head: 0.05,
+  left_shoulder: 0.055, right_shoulder: 0.055, left_elbow: 0.045, right_elbow: 0.045,
+  left_wrist: 0.037, right_wrist: 0.037, left_hand: 0.032, right_hand: 0.032,
+};
+const DEFAULT_RADIUS = 0.04; // bones of a skeleton with other names
+// Torso bones are wider than deep: their capsule is stretched along the line between two joints.
+const WIDE_BONES = {
+  spine1: ["left_hip", "right_hip", 1.45],
+  spine2: ["left_collar", "right_collar", 1.4],
+  spine3: ["left_collar", "right_collar", 1.55],
+};
+const HEAD = { name: "head", radii: [0.085, 0.105, 0.095], lift: 0.07 }; // ellipsoid, raised along the neck
+const KNOB_SCALE = 1.2; // a kept joint's ball is this much wider than its thickest bone, so it shows
+const DOT_RADIUS = 0.025; // joints over the SMPL body
+const DOT_OPACITY = 0.45;
+
+export const FIGURE_COLORS = {
+  torso: 0x9ca3af,
+  left: 0x6f8fc7,
+  right: 0xaab2bd,
+  kept: 0xf97316,
+  joint: 0x334155, // the dots over the SMPL body
+};
+
+const UP = new THREE.Vector3(0, 1, 0);
+
+export class Figure {
+  /**
+   * dance: {positions (Float32Array T*J*3), joints, names, parents}; the bone lengths are taken
+   * from frame 0 (the skeleton is rigid, so they hold for every frame).
+   */
+  constructor(dance) {
+    this.dance = dance;
+    this.group = new THREE.Group();
+    this.group.name = "figure";
+    this.kept = new Set();
+    this.dots = false;
+    this.frame = -1;
+    this.materials = makeMaterials();
+    this.geometries = [];
+    this.bones = this._buildBones();
+    this.joints = this._buildJoints(); // one ball per joint: kept knobs, or the dots over a body
+    this.head = this._buildHead();
+    this._applyLook();
+    this.pose(0);
+  }
+
+  _side(name) {
+    if (name.startsWith("left_")) return "left";
+    if (name.startsWith("right_")) return "right";
+    return "torso";
+  }
+
+  _buildBones() {
+    const { names, parents } = this.dance;
+    const bones = [];
+    parents.forEach((parent, j) => {
+      if (parent < 0) return;
+      const length = this._position(0, j, new THREE.Vector3()).distanceTo(this._position(0, parent, new THREE.Vector3()));
+      if (length < 1e-4) return; // two joints in one place: nothing to draw
+      const radius = BONE_RADII[names[j]] ?? DEFAULT_RADIUS;
+      const geometry = new THREE.CapsuleGeometry(radius, length, 6, 14);
+      this.geometries.push(geometry);
+      const mesh = new THREE.Mesh(geometry, this.materials[this._side(names[j])]);
+      mesh.castShadow = true;
+      mesh.userData = { bone: [parent, j] };
+      const wide = WIDE_BONES[names[j]];
+      const across = wide && wide.slice(0, 2).map((n) => names.indexOf(n));
+      bones.push({ mesh, parent, child: j, length, radius, across: across?.every((k) => k >= 0) ? [...across, wide[2]] : null });
+      this.group.add(mesh);
+    });
+    return bones;
+  }
+
+  _buildJoints() {
+    const sphere = new THREE.SphereGeometry(1, 20, 14);
+    this.geometries.push(sphere);
+    return this.dance.names.map((name, j) => {
+      const thickest = Math.max(0, ...this.bones.filter((b) => b.parent === j || b.child === j).map((b) => b.radius));
+      const mesh = new THREE.Mesh(sphere, this.materials.kept);
+      mesh.userData = { joint: j, knob: (thickest || DEFAULT_RADIUS) * KNOB_SCALE };
+      this.group.add(mesh);
+      return mesh;
+    });
+  }
+
+  _buildHead() {
+    const j = this.dance.names.indexOf(HEAD.name);
+    if (j < 0) return null;
+    const geometry = new THREE.SphereGeometry(1, 24, 18);
+    this.geometries.push(geometry);
+    const mesh = new THREE.Mesh(geometry, this.materials.torso);
+    mesh.scale.set(...HEAD.radii);
+    mesh.castShadow = true;
+    mesh.userData = { joint: j };
+    this.group.add(mesh);
+    return { mesh, joint: j, neck: this.dance.parents[j] };
+  }
+
+  _position(frame, j, out) {
+    const d = this.dance;
+    const i = (frame * d.joints + j) * 3;
+    return out.set(d.positions[i], d.positions[i + 1], d.positions[i + 2]);
+  }
+
+  /** Move to ``frame`` (clamped to the dance). */
+  pose(frame) {
+    frame = Math.max(0, Math.min(this.dance.frames - 1, frame));
+    if (frame === this.frame) return;
+    this.frame = frame;
+    const a = new THREE.Vector3();
+    const b = new THREE.Vector3();
+    this.joints.forEach((mesh, j) => this._position(frame, j, mesh.position));
+    for (const bone of this.bones) this._placeBone(bone, a, b);
+    if (this.head) this._placeHead(a, b);
+  }
+
+  _placeBone(bone, a, b) {
+    this._position(this.frame, bone.parent, a);
+    this._position(this.frame, bone.child, b);
+    const mesh = bone.mesh;
+    mesh.position.addVectors(a, b).multiplyScalar(0.5);
+    const axis = b.sub(a);
+    const length = axis.length();
+    if (length < 1e-6) return;
+    axis.divideScalar(length);
+    mesh.scale.set(1, length / bone.length, 1); // the rigid skeleton: 1 within int16 rounding
+    if (!bone.across || !this._orientAcross(mesh, axis, bone.across)) {
+      mesh.quaternion.setFromUnitVectors(UP, axis);
+    }
+  }
+
+  /** Turn a torso capsule so its x axis lies along ``across`` joints, and widen it there. */
+  _orientAcross(mesh, axis, [left, right, widen]) {
+    const x = this._position(this.frame, left, new THREE.Vector3()).sub(this._position(this.frame, right, new THREE.Vector3()));
+    x.addScaledVector(axis, -x.dot(axis));
+    if (x.lengthSq() < 1e-8) return false;
+    x.normalize();
+    const z = new THREE.Vector3().crossVectors(x, axis);
+    mesh.quaternion.setFromRotationMatrix(new THREE.Matrix4().makeBasis(x, axis, z));
+    mesh.scale.x = widen;
+    return true;
+  }
+
+  _placeHead(a, b) {
+    const { mesh, joint, neck } = this.head;
+    this._position(this.frame, joint, a);
+    const up = neck >= 0 ? a.clone().sub(this._position(this.frame, neck, b)).normalize() : UP.clone();
+    mesh.quaternion.setFromUnitVectors(UP, up);
+    mesh.position.copy(a).addScaledVector(up, HEAD.lift);
+  }
+
+  setKept(indices) {
+    this.kept = new Set(indices);
+    this._applyLook();
+  }
+
+  /** Dots over the SMPL body (true) or the solid mannequin (false). */
+  setDots(on) {
+    this.dots = on;
+    this._applyLook();
+  }
+
+  _applyLook() {
+    const m = this.materials;
+    for (const bone of this.bones) {
+      bone.mesh.visible = !this.dots;
+      const kept = this.kept.has(bone.parent) && this.kept.has(bone.child);
+      bone.mesh.material = kept ? m.keptBone : m[this._side(this.dance.names[bone.child])];
+    }
+    if (this.head) {
+      this.head.mesh.visible = !this.dots;
+      this.head.mesh.material = this.kept.has(this.head.joint) ? m.keptBone : m.torso;
+    }
+    this.joints.forEach((mesh, j) => {
+      const kept = this.kept.has(j);
+      // Solid: only kept joints show a ball (the capsules' round ends are the joints). Dots: all.
+      mesh.visible = this.dots || (kept && !(this.head && this.head.joint === j));
+      mesh.scale.setScalar(this.dots ? DOT_RADIUS : mesh.userData.knob);
+      mesh.material = this.dots ? (kept ? m.dotKept : m.dot) : m.kept;
+      mesh.renderOrder = this.dots ? 1 : 0;
+      mesh.castShadow = !this.dots;
+    });
+  }
+
+  /** The meshes a click can land on (the visible ones). */
+  pickables() {
+    const all = [...this.bones.map((b) => b.mesh), ...this.joints, ...(this.head ? [this.head.mesh] : [])];
+    return all.filter((mesh) => mesh.visible);
+  }
+
+  /** The joint a ray hit stands for: a ball's or the head's joint, or a bone's nearer end. */
+  jointOfHit(hit) {
+    const data = hit.object.userData;
+    if (data.joint !== undefined) return data.joint;
+    const [parent, child] = data.bone;
+    const p = this._position(this.frame, parent, new THREE.Vector3());
+    const c = this._position(this.frame, child, new THREE.Vector3());
+    return hit.point.distanceTo(p) < hit.point.distanceTo(c) ? parent : child;
+  }
+
+  dispose() {
+    this.group.removeFromParent();
+    this.geometries.forEach((g) => g.dispose());
+    Object.values(this.materials).forEach((m) => m.dispose());
+  }
+}
+
+function makeMaterials() {
+  const solid = (color) => new THREE.MeshStandardMaterial({ color, roughness: 0.55, metalness: 0.05 });
+  // Dots are drawn through the body (the joints are inside it), after it, half transparent.
+  const dot = (color, opacity) =>
+    new THREE.MeshStandardMaterial({ color, roughness: 0.6, transparent: true, opacity, depthTest: false });
+  return {
+    torso: solid(FIGURE_COLORS.torso),
+    left: solid(FIGURE_COLORS.left),
+    right: solid(FIGURE_COLORS.right),
+    kept: solid(FIGURE_COLORS.kept),
+    keptBone: solid(FIGURE_COLORS.kept),
+    dot: dot(FIGURE_COLORS.joint, DOT_OPACITY),
+    dotKept: dot(FIGURE_COLORS.kept, 0.9),
+  };
+}
