@@ -400,3 +400,48 @@ def test_the_dancer_is_a_solid_shaded_figure(site, webgl_browser):
         luminance = row[left : right + 1].mean(axis=1)
         assert luminance.max() - luminance.min() > 25, luminance  # shaded, not flat
         assert errors == []
+
+
+ORANGE = (249, 115, 22)  # the kept joints' colour (#f97316)
+
+
+def ring_coverage(image: np.ndarray, x: float, y: float, radii: tuple[int, int] = (9, 17)) -> float:
+    """Of 48 directions around (x, y), the share with a kept-orange pixel between ``radii`` px."""
+    orange = (np.abs(image.astype(int) - ORANGE) < 45).all(axis=-1)
+    hits = 0
+    for angle in np.linspace(0, 2 * np.pi, 48, endpoint=False):
+        r = np.arange(*radii)
+        px = np.round(x + r * np.cos(angle)).astype(int).clip(0, image.shape[1] - 1)
+        py = np.round(y + r * np.sin(angle)).astype(int).clip(0, image.shape[0] - 1)
+        hits += bool(orange[py, px].any())
+    return hits / 48
+
+
+@pytest.mark.parametrize("view", ["3d", "2d"])
+def test_kept_joints_wear_a_halo(site, request, view):
+    browser = request.getfixturevalue("webgl_browser" if view == "3d" else "plain_browser")
+    kept = [skeleton.JOINT_INDEX[n] for n in ("left_shoulder", "left_elbow", "left_wrist")]
+    with open_player(browser, site) as (page, errors):
+        wait_ready(page)
+        wait_audio(page)
+        if view == "3d":
+            still_frame(page, 1.0)  # the left arm is up, the elbow and wrist 30 px apart
+        page.evaluate(f"window.player.setHighlightedJoints({kept})")
+        page.wait_for_timeout(100)
+
+        def coverage() -> list[float]:
+            canvas = page.locator("#player canvas.dm-canvas")
+            image = np.asarray(Image.open(io.BytesIO(canvas.screenshot())).convert("RGB"))
+            box = canvas.bounding_box()
+            points = [page.evaluate(f"window.player.jointScreenPosition({j})") for j in kept]
+            return [ring_coverage(image, p["x"] - box["x"], p["y"] - box["y"]) for p in points]
+
+        # A ring all round each kept joint, 9-17 px out: far wider than the limb's own colour.
+        ringed = coverage()
+        screenshot(page, f"viewer-{view}-kept-halo.png")
+        assert min(ringed) > 0.8, ringed
+        page.evaluate("window.player.setHighlightedJoints([])")
+        page.wait_for_timeout(100)
+        plain = coverage()
+        assert max(plain) < 0.2, plain
+        assert errors == []

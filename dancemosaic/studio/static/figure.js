@@ -4,8 +4,10 @@
 // depth, overlap and facing readable (hairline skeletons do not). The dancer's left limbs are
 // tinted blue, so a mirrored move reads at a glance.
 //
-// Over the user's SMPL body (``setDots(true)``) the capsules hide and each joint shrinks to a small
-// see-through dot drawn through the body, so joints can still be clicked and kept joints still show.
+// Kept joints (``setKept``) turn orange with their bones, and each wears a halo: an orange ring of
+// a fixed size on screen, drawn over everything, so what an edit keeps is plain at any zoom and even
+// behind the body. Over the user's SMPL body (``setDots(true)``) the capsules hide and each joint
+// shrinks to a small see-through dot drawn through the body, so joints can still be clicked.
 
 import * as THREE from "./vendor/three/three.module.js";
 
@@ -28,6 +30,7 @@ const HEAD = { name: "head", radii: [0.085, 0.105, 0.095], lift: 0.07 }; // elli
 const KNOB_SCALE = 1.2; // a kept joint's ball is this much wider than its thickest bone, so it shows
 const DOT_RADIUS = 0.025; // joints over the SMPL body
 const DOT_OPACITY = 0.45;
+export const HALO_PX = 32; // a kept joint's ring, outer diameter in CSS pixels (about 4 px thick)
 
 export const FIGURE_COLORS = {
   torso: 0x9ca3af,
@@ -44,7 +47,7 @@ export class Figure {
    * dance: {positions (Float32Array T*J*3), joints, names, parents}; the bone lengths are taken
    * from frame 0 (the skeleton is rigid, so they hold for every frame).
    */
-  constructor(dance) {
+  constructor(dance, { halos = true } = {}) {
     this.dance = dance;
     this.group = new THREE.Group();
     this.group.name = "figure";
@@ -56,6 +59,7 @@ export class Figure {
     this.bones = this._buildBones();
     this.joints = this._buildJoints(); // one ball per joint: kept knobs, or the dots over a body
     this.head = this._buildHead();
+    this.halos = halos ? this._buildHalos() : [];
     this._applyLook();
     this.pose(0);
   }
@@ -71,7 +75,7 @@ export class Figure {
     const bones = [];
     parents.forEach((parent, j) => {
       if (parent < 0) return;
-      const length = this._position(0, j, new THREE.Vector3()).distanceTo(this._position(0, parent, new THREE.Vector3()));
+      const length = this._distance(0, parent, j);
       if (length < 1e-4) return; // two joints in one place: nothing to draw
       const radius = BONE_RADII[names[j]] ?? DEFAULT_RADIUS;
       const geometry = new THREE.CapsuleGeometry(radius, length, 6, 14);
@@ -79,19 +83,26 @@ export class Figure {
       const mesh = new THREE.Mesh(geometry, this.materials[this._side(names[j])]);
       mesh.castShadow = true;
       mesh.userData = { bone: [parent, j] };
-      const wide = WIDE_BONES[names[j]];
-      const across = wide && wide.slice(0, 2).map((n) => names.indexOf(n));
-      bones.push({ mesh, parent, child: j, length, radius, across: across?.every((k) => k >= 0) ? [...across, wide[2]] : null });
+      bones.push({ mesh, parent, child: j, length, radius, across: this._across(names[j]) });
       this.group.add(mesh);
     });
     return bones;
   }
 
+  /** [left joint, right joint, widening] for a torso bone ending at ``name``, else null. */
+  _across(name) {
+    const wide = WIDE_BONES[name];
+    if (!wide) return null;
+    const [left, right] = wide.slice(0, 2).map((n) => this.dance.names.indexOf(n));
+    return left >= 0 && right >= 0 ? [left, right, wide[2]] : null;
+  }
+
   _buildJoints() {
     const sphere = new THREE.SphereGeometry(1, 20, 14);
     this.geometries.push(sphere);
-    return this.dance.names.map((name, j) => {
-      const thickest = Math.max(0, ...this.bones.filter((b) => b.parent === j || b.child === j).map((b) => b.radius));
+    return this.dance.names.map((_, j) => {
+      const touching = this.bones.filter((b) => b.parent === j || b.child === j);
+      const thickest = Math.max(0, ...touching.map((b) => b.radius));
       const mesh = new THREE.Mesh(sphere, this.materials.kept);
       mesh.userData = { joint: j, knob: (thickest || DEFAULT_RADIUS) * KNOB_SCALE };
       this.group.add(mesh);
@@ -112,10 +123,37 @@ export class Figure {
     return { mesh, joint: j, neck: this.dance.parents[j] };
   }
 
+  /** One ring sprite per joint, shown on kept joints (see HALO_PX and setHaloScale). */
+  _buildHalos() {
+    this.haloMaterial = new THREE.SpriteMaterial({
+      map: ringTexture(), depthTest: false, depthWrite: false, sizeAttenuation: false, transparent: true,
+    });
+    return this.dance.names.map((_, j) => {
+      const sprite = new THREE.Sprite(this.haloMaterial);
+      sprite.renderOrder = 2; // after the body and the dots
+      sprite.userData = { halo: j };
+      this.group.add(sprite);
+      return sprite;
+    });
+  }
+
+  /**
+   * Size the halos for a view: a sprite without size attenuation is ``scale`` units tall at one
+   * unit from the camera, so ``2 tan(fov / 2) * HALO_PX / height`` is HALO_PX pixels at any depth.
+   */
+  setHaloScale(scale) {
+    for (const sprite of this.halos) sprite.scale.set(scale, scale, 1);
+  }
+
   _position(frame, j, out) {
     const d = this.dance;
     const i = (frame * d.joints + j) * 3;
     return out.set(d.positions[i], d.positions[i + 1], d.positions[i + 2]);
+  }
+
+  _distance(frame, i, j) {
+    const a = this._position(frame, i, new THREE.Vector3());
+    return a.distanceTo(this._position(frame, j, new THREE.Vector3()));
   }
 
   /** Move to ``frame`` (clamped to the dance). */
@@ -126,6 +164,7 @@ export class Figure {
     const a = new THREE.Vector3();
     const b = new THREE.Vector3();
     this.joints.forEach((mesh, j) => this._position(frame, j, mesh.position));
+    this.halos.forEach((sprite, j) => this._position(frame, j, sprite.position));
     for (const bone of this.bones) this._placeBone(bone, a, b);
     if (this.head) this._placeHead(a, b);
   }
@@ -147,7 +186,8 @@ export class Figure {
 
   /** Turn a torso capsule so its x axis lies along ``across`` joints, and widen it there. */
   _orientAcross(mesh, axis, [left, right, widen]) {
-    const x = this._position(this.frame, left, new THREE.Vector3()).sub(this._position(this.frame, right, new THREE.Vector3()));
+    const x = this._position(this.frame, left, new THREE.Vector3());
+    x.sub(this._position(this.frame, right, new THREE.Vector3()));
     x.addScaledVector(axis, -x.dot(axis));
     if (x.lengthSq() < 1e-8) return false;
     x.normalize();
@@ -196,6 +236,7 @@ export class Figure {
       mesh.renderOrder = this.dots ? 1 : 0;
       mesh.castShadow = !this.dots;
     });
+    this.halos.forEach((sprite, j) => (sprite.visible = this.kept.has(j)));
   }
 
   /** The meshes a click can land on (the visible ones). */
@@ -218,7 +259,30 @@ export class Figure {
     this.group.removeFromParent();
     this.geometries.forEach((g) => g.dispose());
     Object.values(this.materials).forEach((m) => m.dispose());
+    if (this.haloMaterial) this.haloMaterial.dispose(); // the ring texture is shared: kept
   }
+}
+
+let ring = null;
+
+/** The halo: an orange ring with a white rim, so it reads on the body, the floor and the shadow. */
+function ringTexture() {
+  if (ring) return ring;
+  const size = 128;
+  const canvas = Object.assign(document.createElement("canvas"), { width: size, height: size });
+  const ctx = canvas.getContext("2d");
+  const circle = (radius, width, color) => {
+    ctx.beginPath();
+    ctx.arc(size / 2, size / 2, radius, 0, 2 * Math.PI);
+    ctx.lineWidth = width;
+    ctx.strokeStyle = color;
+    ctx.stroke();
+  };
+  circle(size / 2 - 14, 25, "rgba(255, 255, 255, 0.9)");
+  circle(size / 2 - 14, 16, "#f97316");
+  ring = new THREE.CanvasTexture(canvas);
+  ring.colorSpace = THREE.SRGBColorSpace;
+  return ring;
 }
 
 function makeMaterials() {

@@ -4,6 +4,7 @@
 import { listenForJointClicks } from "./picking.js";
 
 const PICK_RADIUS = 10; // px: a click this close to a joint's centre picks it
+const HALO_RADIUS = 13; // px: the ring around a kept joint (as the 3D view's)
 const MARGIN = 0.15; // metres of space kept above the head and below the floor
 const TICK_SPACING = 0.5; // metres between the floor's tick marks, which show travel
 
@@ -133,6 +134,18 @@ export class Stage2D {
       ctx.arc(...this._toScreen(x, y), d.names[j] === "head" ? radius * 2.4 : radius, 0, 2 * Math.PI);
       ctx.fill();
     });
+    for (const j of this.kept) if (points[j]) this._drawHalo(ctx, ...this._toScreen(points[j][0], points[j][1]));
+  }
+
+  /** An orange ring with a white rim around a kept joint, so it reads at any size. */
+  _drawHalo(ctx, x, y) {
+    for (const [width, color] of [[6, "rgba(255, 255, 255, 0.9)"], [3.5, COLORS.kept]]) {
+      ctx.beginPath();
+      ctx.arc(x, y, HALO_RADIUS, 0, 2 * Math.PI);
+      ctx.lineWidth = width;
+      ctx.strokeStyle = color;
+      ctx.stroke();
+    }
   }
 
   resize(width, height) {

@@ -8,7 +8,7 @@
 import * as THREE from "./vendor/three/three.module.js";
 import { OrbitControls } from "./vendor/three/OrbitControls.js";
 import { Body, loadBodyTemplate } from "./body.js";
-import { Figure } from "./figure.js";
+import { Figure, HALO_PX } from "./figure.js";
 import { listenForJointClicks } from "./picking.js";
 
 const PICK_RADIUS = 8; // px: a click this close to a joint's centre picks it even if it misses the body
@@ -139,6 +139,7 @@ export class Stage3D {
     if (this.body) this.body.mesh.visible = false;
     this.figure = new Figure(dance);
     this.figure.setKept(this.kept);
+    this._sizeHalos();
     this.scene.add(this.figure.group);
     this.frame = -1;
     this.showFrame(0);
@@ -253,7 +254,15 @@ export class Stage3D {
     this.renderer.setSize(width, height, false);
     this.camera.aspect = width / height;
     this.camera.updateProjectionMatrix();
+    this.height = height;
+    this._sizeHalos();
     this.dirty = true;
+  }
+
+  _sizeHalos() {
+    if (!this.figure || !this.height) return;
+    const tan = Math.tan(THREE.MathUtils.degToRad(this.camera.fov) / 2);
+    this.figure.setHaloScale((2 * tan * HALO_PX) / this.height);
   }
 
   /** Joint j of the shown frame in viewport (client) pixels: for tests and for picking. */
