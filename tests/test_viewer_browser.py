@@ -72,7 +72,8 @@ def make_payload(audio: str | None, beats: list[float]) -> dict:
             {"start": 2.0, "end": 4.0, "text": "a person waves"},
         ],
         "selection": [[0.5, 1.5]],
-        "kept_joints": KEPT,
+        "kept_joints": KEPT,  # the left hand too: the player must not offer it
+        "selectable": list(range(skeleton.NUM_BODY_JOINTS)),  # as views.player_payload
     }
 
 
@@ -444,4 +445,39 @@ def test_kept_joints_wear_a_halo(site, request, view):
         page.wait_for_timeout(100)
         plain = coverage()
         assert max(plain) < 0.2, plain
+        assert errors == []
+
+
+@pytest.mark.parametrize("view", ["3d", "2d"])
+def test_hands_are_not_offered_and_say_why(site, request, view):
+    browser = request.getfixturevalue("webgl_browser" if view == "3d" else "plain_browser")
+    left_hand = skeleton.JOINT_INDEX["left_hand"]
+    with open_player(browser, site) as (page, errors):
+        wait_ready(page)
+        wait_audio(page)
+        if view == "3d":
+            still_frame(page, 1.0)  # the left arm held out sideways: the hand clear of the wrist
+        else:
+            page.evaluate(f"{ROOT}.querySelector('audio').currentTime = 1.0")
+            page.wait_for_function(f"{ROOT}.dataset.frame === '30'")
+        canvas = page.locator("#player canvas.dm-canvas")
+
+        def hover(joint: int) -> tuple[str, str]:
+            point = page.evaluate(f"window.player.jointScreenPosition({joint})")
+            page.mouse.move(point["x"], point["y"])
+            return tuple(canvas.evaluate("(c) => [c.style.cursor, c.title]"))
+
+        assert hover(LEFT_WRIST) == ("pointer", "left wrist")
+        cursor, title = hover(left_hand)
+        assert cursor != "pointer"
+        assert title.startswith("left hand moves with the left wrist") and "cannot be kept" in title
+        page.mouse.down()
+        page.mouse.up()  # a click on the hand
+        assert events(page, "joint") == []
+        # The payload keeps the left hand too; only the body joints show as kept.
+        assert page.evaluate("window.player.state().kept") == sorted(KEPT[:-1])
+        hover(LEFT_WRIST)
+        page.mouse.down()
+        page.mouse.up()
+        assert events(page, "joint") == [{"type": "joint", "index": LEFT_WRIST, "name": "left_wrist"}]
         assert errors == []

@@ -30,7 +30,11 @@ def player_payload(
     kept_joints: tuple[int, ...] = (), mesh_url: str | None = None,
 ) -> str:  # fmt: skip
     """JSON for the player (an empty string clears it). With ``mesh_url`` (the user's SMPL mesh,
-    see ``smpl_mesh.py``) the local joint rotations travel too, for skinning."""
+    see ``smpl_mesh.py``) the local joint rotations travel too, for skinning.
+
+    ``selectable`` names the joints a click may keep: the 22 the model generates, as the joint
+    picker lists them. The palms (22, 23) are drawn but move with the wrists, so the player does
+    not offer them and says why when the pointer is on one."""
     if dance is None:
         return ""
     joints = dance.joints()  # (T, 24, 3) metres
@@ -54,6 +58,7 @@ def player_payload(
         "kept_joints": list(kept_joints),
     }
     if mesh_url is not None:
+        "selectable": list(range(skeleton.NUM_BODY_JOINTS)),
         payload["mesh"] = mesh_url
         payload["rotations"] = rotations_payload(with_palms(dance.motion.rotations))
     return json.dumps(payload, separators=(",", ":"))

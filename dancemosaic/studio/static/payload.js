@@ -42,6 +42,7 @@ export function decodePayload(payload) {
     blends: normalizeRanges(payload.blends || [], duration), // where the last edit's new motion joins the old
     selection: normalizeRanges(payload.selection || [], duration),
     keptJoints: payload.kept_joints || [],
+    selectable: selectableJoints(payload.selectable, joints), // the joints a click may keep
     floorY: minimumHeight(positions),
     pelvisHeight: meanRootHeight(positions, frames, joints),
     mesh: body.mesh, // URL of the SMPL body's JSON, or null: draw the mannequin
@@ -83,6 +84,12 @@ function decodeBody(payload, count) {
     console.warn(`DanceMosaic player: no SMPL body for this dance (${err.message}); showing the mannequin.`);
     return { mesh: null, rotations: null };
   }
+}
+
+/** Set of joint indices; every joint when the payload does not say. */
+function selectableJoints(list, joints) {
+  const all = [...Array(joints).keys()];
+  return new Set(Array.isArray(list) ? list.filter((j) => Number.isInteger(j) && j >= 0 && j < joints) : all);
 }
 
 function decodePositions(base64, count) {

@@ -10,7 +10,7 @@
 //   player.setLoop(true);                 // playback wraps from a selected range's end to its start
 //   player.setSpeed(0.5);                 // play at half speed (SPEEDS); the frame is still time * fps
 //   player.state();                       // {frame, time, playing, webgl, body, frames, fps, selection, id,
-//                                         //  loop, speed}
+//                                         //  kept, loop, speed}
 //   player.jointScreenPosition(16);       // {x, y} in viewport pixels, for tests
 //   player.bodyVertex(0);                 // {x, y, z} of a skinned SMPL body vertex (or null), for tests
 //   player.dispose();
@@ -179,7 +179,7 @@ export function createPlayer(root, { onJointClick = () => {}, onSelect = () => {
       timeline.setDance(dance);
       timeline.setSelection(dance.selection);
       stage.setDance(dance);
-      stage.setHighlighted(dance.keptJoints);
+      stage.setHighlighted(dance.keptJoints.filter((j) => dance.selectable.has(j)));
       shown = { frame: -1, time: -1, playing: null };
       if (dance.id !== null) root.dataset.dance = String(dance.id);
       root.dataset.ready = "1";
@@ -188,7 +188,7 @@ export function createPlayer(root, { onJointClick = () => {}, onSelect = () => {
       timeline.setSelection(ranges || []);
     },
     setHighlightedJoints(indices) {
-      stage.setHighlighted(indices || []);
+      stage.setHighlighted((indices || []).filter((j) => !dance || dance.selectable.has(j)));
     },
     setLoop(on) {
       setLoop(Boolean(on));
@@ -208,6 +208,7 @@ export function createPlayer(root, { onJointClick = () => {}, onSelect = () => {
         fps: dance ? dance.fps : 0,
         selection: timeline.selection(),
         id: dance ? dance.id : null,
+        kept: [...stage.kept].sort((a, b) => a - b), // the joints shown as kept
         loop: loop.on,
         speed: Number(ui.speed.value),
       };
