@@ -47,3 +47,11 @@ def test_generate_on_the_page_takes_a_length(engine):
     generate = next(b for b in page.blocks.values() if getattr(b, "elem_id", None) == "dm-generate")
     click = next(fn for fn in page.fns.values() if generate._id in [t[0] for t in fn.targets])
     assert length in click.inputs and "length" in inspect.signature(click.fn).parameters
+
+
+def test_the_genre_dropdown_follows_the_prompt():
+    from dancemosaic.studio.ui import GENRES, genre_of
+
+    assert genre_of(GENRES[2], GENRES[0]) == GENRES[2]  # a genre typed or picked from the demos
+    assert genre_of("a person does the robot", GENRES[0]) is None  # the user's own: none shown
+    assert isinstance(genre_of(GENRES[1], GENRES[1]), type(gr.skip()))  # already shown: no echo

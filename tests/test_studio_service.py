@@ -11,7 +11,8 @@ import pytest
 import soundfile
 import torch
 
-from dancemosaic import mocap, music, percussion
+from dancemosaic import mocap, music, percussion, rotation
+from dancemosaic.motion import Motion
 from dancemosaic.rhythm import BeatOptions
 from dancemosaic.studio import views
 from dancemosaic.studio.service import Controls, Studio, check_ranges, parse_ranges, store_song
@@ -145,11 +146,35 @@ def test_the_beat_panel_draws_every_music_beat_in_one_trace(studio, session, son
     dance = studio.generate(session, song, "a person dances", FAST, duration=6.0)
     figure = views.beat_figure(dance, 0.3)
     names = [trace.name for trace in figure.data]
-    assert names == ["joint speed (m/s)", "kinematic beats", "onset strength (scaled)", "music beats"]
+    # the kinematic beats last: drawn above the onset and beat lines
+    assert names == ["joint speed (m/s)", "onset strength (scaled)", "music beats", "kinematic beats"]
     beats = music.analyse_file(dance.song).beat_frames
-    drawn = np.asarray(figure.data[-1].x, dtype=float)
+    drawn = np.asarray(figure.data[2].x, dtype=float)
     np.testing.assert_allclose(drawn[0::3], beats[beats < dance.motion.num_frames] / 30.0)
     assert not figure.layout.shapes and "BAS 0.300" in figure.layout.title.text
+    assert figure.layout.xaxis.title.text == "time in the song (s)"
+    assert figure.layout.yaxis.title.text == "joint speed (m/s)"
+
+
+def test_the_beat_panel_shows_the_speed_its_kinematic_beats_are_dips_of_without_a_first_frame_spike(
+    studio, session, song
+):
+    t = torch.arange(180) / 30.0  # a body swaying twice a second, 6 s
+    sway = torch.zeros(180, 22, 3)
+    sway[:, :, 0] = 0.05 * torch.sin(2 * torch.pi * 2.0 * t)[:, None]
+    root = torch.tensor([0.0, 0.9, 0.0]).repeat(180, 1)
+    root[0, 1] += 0.3  # the first frame 30 cm off, as a decoder's edge frame can be: a 9 m/s jump
+    motion = Motion(rotation.axis_angle_to_matrix(sway), root)
+    dance = studio.engine.dance_from_motion(motion, "a person dances", song)
+    figure = views.beat_figure(dance, None)
+    speed, markers = np.asarray(figure.data[0].y), figure.data[-1]
+    raw = np.linalg.norm(np.diff(dance.joints()[:, :22], axis=0), axis=-1).mean(axis=1) * 30
+    assert raw[0] > 8.0 and raw[0] > 5 * raw[1:].max()  # unsmoothed, the jump would fill the panel
+    assert speed[:3].max() < 2 * speed[10:].max()  # smoothed as for the beats: no spike stands out
+    assert figure.data[0].x[0] == pytest.approx(1 / 30)  # the curve starts at the second frame
+    frames = np.round(np.asarray(markers.x) * 30).astype(int) - 1  # indices into the curve
+    assert len(frames) and np.allclose(markers.y, speed[frames])
+    assert all(speed[f] < speed[f - 1] and speed[f] < speed[f + 1] for f in frames)  # each on a dip
 
 
 def test_generate_dances_the_start_and_extend_says_where_the_song_ends(studio, session, song):

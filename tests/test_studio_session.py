@@ -120,3 +120,31 @@ def test_closing_a_session_drops_it_and_its_folder_through_any_of_its_tabs(tmp_p
     store.close("tab")
     assert len(store) == 0 and not folder.exists()
     assert store.restore("tab-2", kept)[1] is False
+
+
+def test_redo_retraces_the_way_after_jumping_back_through_the_version_list():
+    history = History()
+    a, b, c, d = object(), object(), object(), object()
+    history.push(a, "a", parent=None)
+    history.push(b, "b")
+    history.push(c, "c")
+    assert history.checkout(0) is a and history.can_redo and not history.can_undo
+    assert history.redo() is b and history.redo() is c and not history.can_redo
+    history.checkout(1)
+    history.push(d, "d")  # a branch from b: redo from b now leads to d, the one seen last
+    history.checkout(0)
+    assert history.redo() is b and history.redo() is d
+    history.checkout(2)  # back on the old branch: redo from a leads there again
+    history.checkout(0)
+    assert history.redo() is b and history.redo() is c
+
+
+def test_a_new_generate_can_be_undone_back_to_the_version_it_followed(engine, tmp_path):
+    from dancemosaic.studio.service import Controls, Studio
+
+    studio, session = Studio(engine), SessionStore(tmp_path).get("tab")
+    studio.generate(session, None, "a person dances", Controls(steps=1, beat_steps=0), duration=1.0)
+    studio.generate(session, None, "a person jumps", Controls(steps=1, beat_steps=0), duration=1.0)
+    assert session.history.can_undo and not session.history.can_redo
+    first = session.history.undo()
+    assert first is session.history.versions[0].dance and session.history.can_redo

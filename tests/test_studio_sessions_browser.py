@@ -73,3 +73,41 @@ def test_a_reload_brings_the_session_back_and_the_page_says_when_it_expires(stud
         assert "Version" not in other.locator("#dm-summary").inner_text()
         other.close()
         assert not [e for e in errors if "favicon" not in e], errors
+
+
+def test_undo_redo_download_and_genre_tell_the_truth(studio_url):
+    with chromium() as browser, open_page(browser, studio_url, 1400, 1000) as (page, errors):
+        generate_on_demo(page)
+        assert not page.locator("#dm-undo").is_enabled()
+        page.get_by_role("tab", name="Export").click()
+        page.locator("#dm-export").click()
+        page.wait_for_function(
+            "() => document.querySelector('#dm-export-file').innerText.includes('.bvh')", timeout=TIMEOUT_MS
+        )
+        page.locator("#dm-generate").click()  # a second dance: the first one's file is no longer current
+        wait_for_version(page, "Version 2 of 2")
+        assert ".bvh" not in page.locator("#dm-export-file").inner_text()
+        assert page.locator("#dm-undo").is_enabled()  # back to the dance it followed
+        page.locator("#dm-undo").click()
+        wait_for_version(page, "Version 1 of 2")
+        assert page.locator("#dm-redo").is_enabled()
+        page.locator("#dm-redo").click()
+        wait_for_version(page, "Version 2 of 2")
+
+        page.get_by_role("tab", name="Versions").click()
+        page.locator("#dm-versions").get_by_text("1", exact=True).first.click()  # jump back to version 1
+        wait_for_version(page, "Version 1 of 2")
+        page.wait_for_function("() => !document.querySelector('#dm-redo').disabled")
+        page.locator("#dm-redo").click()
+        wait_for_version(page, "Version 2 of 2")
+        screenshot(page, "sessions-2-redo.png")
+
+        prompt = page.locator("#dm-prompt textarea")
+        prompt.fill("a person does the robot")
+        genre = page.get_by_label("Genre or action")
+        page.wait_for_function("(el) => el.value === ''", arg=genre.element_handle(), timeout=TIMEOUT_MS)
+        prompt.fill("a person dances ballet")
+        page.wait_for_function(
+            "(el) => el.value === 'a person dances ballet'", arg=genre.element_handle(), timeout=TIMEOUT_MS
+        )
+        assert not [e for e in errors if "favicon" not in e], errors

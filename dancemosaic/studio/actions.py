@@ -195,6 +195,7 @@ class Actions:
             gr.Button(interactive=history.can_undo),
             gr.Button(interactive=history.can_redo),
             self.session_note(session),
+            None,  # the Download box empties: the file it held was made from another version
         )
 
     def session_note(self, session: Session) -> str:

@@ -195,7 +195,8 @@ class Studio:
         def make(seed: int, report: Progress) -> Dance:
             return self.engine.generate(replace(request, seed=seed), controls.sampling(), report)
 
-        return self._record(session, make, controls, label, None, progress)
+        # Its version follows the one on screen, so Undo goes back there.
+        return self._record(session, make, controls, label, session.history.current, progress)
 
     def start_from_bvh(self, session: Session, bvh: str | Path, song: str | Path | None, text: str) -> Dance:
         """Make an uploaded BVH the first version (cut to the song's length), ready to edit."""
@@ -204,7 +205,7 @@ class Studio:
         if path is not None:
             motion = motion.slice(0, min(motion.num_frames, round(song_info(path).seconds * FPS)))
         dance = self.engine.dance_from_motion(motion, text, path)
-        session.history.push(dance, f"Start from {Path(bvh).name}", parent=None)
+        session.history.push(dance, f"Start from {Path(bvh).name}")
         session.candidates = ()
         return dance
 

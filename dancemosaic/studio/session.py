@@ -1,9 +1,12 @@
 """Per-session studio state: the version history (undo / redo), candidates, and the session store.
 
-History is append-only: every generate or edit adds a version whose parent is the version it was
-made from, so undo walks to the parent and nothing the user made is ever dropped (an edit after an
-undo starts a branch; the older branch stays in the list). A failed operation never reaches the
-history, because versions are only added once the engine has returned.
+History is an append-only tree: every generate or edit adds a version whose parent is the version
+that was current when it was made (for an edit, the one it was made from; for a new Generate, the
+one the user was looking at), so nothing the user made is ever dropped (an edit after an undo starts
+a branch; the older branch stays in the list). Undo walks to the parent; redo walks back down to the
+child that was current last, so after jumping back through the version list, redo retraces the way.
+A failed operation never reaches the history, because versions are only added once the engine has
+returned.
 
 The store keys sessions by Gradio's ``session_hash`` (one per browser tab or ``gradio_client``
 ``Client``), so the UI and the API endpoints share one history per session. A page does better: it
@@ -46,14 +49,16 @@ MAX_VERSIONS = 200  # a 5-minute dance holds about 7 MB: this bounds one session
 class History:
     versions: list[Version] = field(default_factory=list)
     current: int | None = None
-    _redo: list[int] = field(default_factory=list)
+    # Each version's child that was current last: where redo goes from it.
+    next_child: dict[int, int] = field(default_factory=dict)
 
-    def check_room(self) -> None:
-        """Raise before any work when the history is full (nothing is ever dropped silently)."""
-        if len(self.versions) >= MAX_VERSIONS:
+    def check_room(self, adding: int = 1) -> None:
+        """Raise before any work when the history has no room for ``adding`` more versions
+        (nothing is ever dropped silently)."""
+        if len(self.versions) + adding > MAX_VERSIONS:
             raise ValueError(
-                f"this session holds {MAX_VERSIONS} versions, the most it keeps: export the ones you "
-                "want and reload the page to start a new session"
+                f"this session holds {len(self.versions)} versions and keeps at most {MAX_VERSIONS}: "
+                "export the ones you want and reload the page to start a new session"
             )
 
     @property
@@ -66,29 +71,26 @@ class History:
         """Add a version made from ``parent`` (default: the current one); it becomes current."""
         self.check_room()
         self.versions.append(Version(dance, label, self.current if parent == -1 else parent))
-        self.current = len(self.versions) - 1
-        self._redo.clear()
+        self._visit(len(self.versions) - 1)
         return self.current
 
     def undo(self) -> Dance:
-        if self.current is None or self.versions[self.current].parent is None:
+        if not self.can_undo:
             raise ValueError("nothing to undo: this is the first version")
-        self._redo.append(self.current)
         self.current = self.versions[self.current].parent
         return self.dance
 
     def redo(self) -> Dance:
-        if not self._redo:
+        if not self.can_redo:
             raise ValueError("nothing to redo")
-        self.current = self._redo.pop()
+        self.current = self.next_child[self.current]
         return self.dance
 
     def checkout(self, index: int) -> Dance:
         """Make version ``index`` current (picked from the version list)."""
         if not 0 <= index < len(self.versions):
             raise ValueError(f"there is no version {index + 1}; pick one of 1-{len(self.versions)}")
-        self.current = index
-        self._redo.clear()
+        self._visit(index)
         return self.dance
 
     @property
@@ -97,7 +99,14 @@ class History:
 
     @property
     def can_redo(self) -> bool:
-        return bool(self._redo)
+        return self.current in self.next_child
+
+    def _visit(self, index: int) -> None:
+        """Make ``index`` current and mark the way down to it from its root, for redo."""
+        self.current = child = index
+        while (parent := self.versions[child].parent) is not None:
+            self.next_child[parent] = child
+            child = parent
 
 
 @dataclass

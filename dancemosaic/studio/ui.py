@@ -126,10 +126,11 @@ def _studio(actions: Actions, demo_folder: Path) -> tuple[gr.BrowserState, list]
                 beats = gr.Plot(label="Beat panel")
             export = _export_tab()
 
-    view = [player, summary, versions, candidates, beats, undo, redo, note]
+    view = [player, summary, versions, candidates, beats, undo, redo, note, export["file"]]
     lane = {"concurrency_id": ENGINE_LANE, "concurrency_limit": 1, "api_visibility": "private"}
     private = {"api_visibility": "private"}
-    genre.change(lambda g: g, genre, text, **private)
+    genre.change(lambda g: g or gr.skip(), genre, text, **private)
+    text.change(genre_of, [text, genre], genre, **private)  # a typed prompt: its genre, or none
     for arrived in (song.upload, song.stop_recording):  # checked on arrival, not at Generate
         arrived(actions.check_song, song, song, **private)
     generating = [song, text, *controls, bvh, guide, edit["joints"], length]
@@ -159,6 +160,13 @@ def _studio(actions: Actions, demo_folder: Path) -> tuple[gr.BrowserState, list]
                      edit["joints"], edit["joints"], **private)  # fmt: skip
     edit["clear"].click(lambda: [], None, edit["joints"], **private)
     return kept, view
+
+
+def genre_of(prompt: str, shown: str | None) -> str | None:
+    """The genre the dropdown should show for ``prompt``: the one it is, or none (a prompt of the
+    user's own); a skip when the dropdown already shows it, so the two never ping-pong."""
+    genre = prompt.strip() if prompt and prompt.strip() in GENRES else None
+    return gr.skip() if genre == shown else genre
 
 
 def _controls() -> list[gr.components.Component]:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
+from scipy.ndimage import gaussian_filter1d
 
 from dancemosaic import metrics, skeleton
 from dancemosaic.dance import Dance
@@ -22,6 +23,7 @@ from dancemosaic.studio.service import beat_alignment, song_info
 from dancemosaic.studio.session import Session
 from dancemosaic.timing import FPS
 
+BEAT_SMOOTHING = 5.0  # frames: metrics.motion_beats' default, so the panel shows its curve
 FILE_ROUTE = "gradio_api/file="  # relative, so it works under a Space's or a proxy's path prefix
 
 
@@ -56,9 +58,9 @@ def player_payload(
         "blends": [[round(a, 4), round(b, 4)] for a, b in dance.blends],  # where new motion joins old
         "selection": [list(r) for r in selection],
         "kept_joints": list(kept_joints),
+        "selectable": list(range(skeleton.NUM_BODY_JOINTS)),
     }
     if mesh_url is not None:
-        "selectable": list(range(skeleton.NUM_BODY_JOINTS)),
         payload["mesh"] = mesh_url
         payload["rotations"] = rotations_payload(with_palms(dance.motion.rotations))
     return json.dumps(payload, separators=(",", ":"))
@@ -101,35 +103,49 @@ def summary(session: Session, bas: float | None) -> str:
 
 def beat_figure(dance: Dance | None, bas: float | None) -> go.Figure | None:
     """Onset strength and music beats against the dance's joint speed and kinematic beats; ``bas``
-    is the dance's beat alignment."""
+    is the dance's beat alignment.
+
+    The speed drawn is the curve the kinematic beats are found on (``metrics.motion_beats``: mean
+    joint speed smoothed over 5 frames), so every marker sits on one of its dips. It starts at the
+    second frame: the step from the first, which the decoder makes at its edge, can be a jump of
+    several m/s that dwarfed the whole dance. The markers are drawn last, above the onset and beat
+    lines."""
     if dance is None:
         return None
     joints = dance.joints()[:, :22]
-    speed = np.linalg.norm(np.diff(joints, axis=0), axis=-1).mean(axis=1) * FPS  # (T-1,) m/s
-    t = np.arange(len(speed)) / FPS
+    step = np.linalg.norm(np.diff(joints[1:], axis=0), axis=-1).mean(axis=1)  # (T-2,) m per frame
+    speed = gaussian_filter1d(step, BEAT_SMOOTHING) * FPS  # m/s, from frame 1 on
+    t = np.arange(1, len(speed) + 1) / FPS
+    top = max(float(speed.max()), 1e-6)
     figure = go.Figure()
     figure.add_scatter(x=t, y=speed, name="joint speed (m/s)", line={"color": "#2563eb"})
-    kinematic = metrics.motion_beats(joints)
-    figure.add_scatter(x=kinematic / FPS, y=speed[kinematic], mode="markers", name="kinematic beats",
-                       marker={"color": "#2563eb", "symbol": "triangle-down", "size": 8})  # fmt: skip
     if dance.song is not None:
         info = song_info(dance.song)
         onset = info.onset_strength[: len(joints)]
-        scale = speed.max() / max(float(onset.max()), 1e-6)  # onset drawn on the speed axis's scale
+        scale = top / max(float(onset.max()), 1e-6)  # onset drawn on the speed axis's scale
         figure.add_scatter(x=np.arange(len(onset)) / FPS, y=onset * scale, name="onset strength (scaled)",
-                           line={"color": "#f97316", "width": 1}, opacity=0.7)  # fmt: skip
+                           line={"color": "#f97316", "width": 1}, opacity=0.6)  # fmt: skip
         # One trace of segments, not a vline shape per beat: shapes cost ~5 ms each to add, which
         # is seconds for a whole song on every refresh.
         beats = info.beat_frames[info.beat_frames < len(joints)] / FPS
-        top = max(float(speed.max()), 1e-6)
         x = np.stack([beats, beats, np.full_like(beats, np.nan)], axis=1).reshape(-1)
         y = np.tile([0.0, top, np.nan], len(beats))
         figure.add_scatter(x=x, y=y, mode="lines", name="music beats", hoverinfo="skip",
                            line={"color": "#9ca3af", "width": 1, "dash": "dot"})  # fmt: skip
-    title = "Music beats (dotted) and the dance's kinematic beats"
+    kinematic = metrics.motion_beats(joints[1:], sigma=BEAT_SMOOTHING)  # indices into speed
+    marker = {
+        "color": "#1d4ed8",
+        "symbol": "triangle-down",
+        "size": 11,
+        "line": {"color": "white", "width": 1},
+    }
+    figure.add_scatter(x=(kinematic + 1) / FPS, y=speed[kinematic], mode="markers", name="kinematic beats",
+                       marker=marker)  # fmt: skip
+    title = "Music beats (dotted) and the dance's kinematic beats (▼)"
     if bas is not None:
         title += f": BAS {bas:.3f}"
-    margin = {"l": 40, "r": 10, "t": 40, "b": 40}
-    figure.update_layout(title=title, xaxis_title="seconds", height=300, margin=margin,
-                         legend={"orientation": "h", "y": -0.3})  # fmt: skip
+    margin = {"l": 60, "r": 10, "t": 40, "b": 50}
+    figure.update_layout(title=title, height=320, margin=margin, legend={"orientation": "h", "y": -0.35})
+    figure.update_xaxes(title_text="time in the song (s)")
+    figure.update_yaxes(title_text="joint speed (m/s)", rangemode="tozero")
     return figure
