@@ -481,3 +481,47 @@ def test_hands_are_not_offered_and_say_why(site, request, view):
         page.mouse.up()
         assert events(page, "joint") == [{"type": "joint", "index": LEFT_WRIST, "name": "left_wrist"}]
         assert errors == []
+
+
+@pytest.mark.parametrize("view", ["3d", "2d"])
+def test_camera_presets_look_from_the_front_side_and_top(site, request, view):
+    browser = request.getfixturevalue("webgl_browser" if view == "3d" else "plain_browser")
+    names = ("left_shoulder", "right_shoulder", "head", "pelvis", "left_ankle", "left_foot")
+    with open_player(browser, site) as (page, errors):
+        wait_ready(page)
+        wait_audio(page)
+        if view == "3d":
+            still_frame(page, 0.0)  # the rest pose, arms out, facing +z
+        assert page.evaluate("window.player.state().view") == ("orbit" if view == "3d" else "front")
+        seen = {}
+        for preset in ("front", "side", "top"):
+            page.locator(".dm-view select").select_option(preset)
+            page.wait_for_timeout(200)
+            assert page.evaluate("window.player.state().view") == preset
+            points = {
+                n: page.evaluate(f"window.player.jointScreenPosition({skeleton.JOINT_INDEX[n]})")
+                for n in names
+            }
+            seen[preset] = ({n: np.array([p["x"], p["y"]]) for n, p in points.items()}, canvas_image(page)[0])
+            screenshot(page, f"viewer-{view}-view-{preset}.png")
+        (front, front_image), (side, side_image), (top, top_image) = seen["front"], seen["side"], seen["top"]
+        shoulders = front["left_shoulder"][0] - front["right_shoulder"][0]
+        height = front["pelvis"][1] - front["head"][1]  # pixels from head to pelvis, seen from the front
+        # Front: the dancer faces us (their left on our right), shoulders level, head above pelvis.
+        assert shoulders > 0.4 * height and abs(front["left_shoulder"][1] - front["right_shoulder"][1]) < 3
+        # Side: the shoulders line up one behind the other; the head is still above the pelvis.
+        assert abs(side["left_shoulder"][0] - side["right_shoulder"][0]) < 0.15 * shoulders
+        assert side["pelvis"][1] - side["head"][1] > 0.8 * height
+        # Top: looking down, the head is over the pelvis; the feet point down the screen (front).
+        assert np.linalg.norm(top["head"] - top["pelvis"]) < 0.3 * height
+        assert top["left_foot"][1] - top["left_ankle"][1] > 3
+        # And the picture itself changed with each preset.
+        for a, b in ((front_image, side_image), (side_image, top_image), (front_image, top_image)):
+            assert np.abs(a.astype(int) - b.astype(int)).mean() > 1.0
+
+        if view == "3d":  # dragging turns the camera out of the preset: the free orbit camera again
+            box = page.locator("#player canvas.dm-canvas").bounding_box()
+            drag(page, (box["x"] + 300, box["y"] + 300), (box["x"] + 420, box["y"] + 300), steps=8)
+            page.wait_for_function("window.player.state().view === 'orbit'")
+            assert page.locator(".dm-view select").input_value() == "orbit"
+        assert errors == []

@@ -1,5 +1,6 @@
-// The fallback view for browsers without WebGL 2: the skeleton seen from the front (x right, y up) on a
-// 2D canvas. Same interface as Stage3D, so the player, clock and timeline do not care which is shown.
+// The fallback view for browsers without WebGL 2: the skeleton on a 2D canvas, seen from the front
+// (x right, y up), the side (the dancer's left: -z right) or the top (x right, the dancer's front
+// down). Same interface as Stage3D, so the player, clock and timeline do not care which is shown.
 
 import { listenForJointClicks } from "./picking.js";
 
@@ -7,6 +8,14 @@ const PICK_RADIUS = 10; // px: a click this close to a joint's centre picks it
 const HALO_RADIUS = 13; // px: the ring around a kept joint (as the 3D view's)
 const MARGIN = 0.15; // metres of space kept above the head and below the floor
 const TICK_SPACING = 0.5; // metres between the floor's tick marks, which show travel
+const TOP_SPAN = 2.4; // metres shown top to bottom at least, seen from above (a body's height, as the others)
+
+// Each view: screen axes (right, up) and the depth towards the viewer, as functions of [x, y, z].
+const VIEWS = {
+  front: { h: (p) => p[0], v: (p) => p[1], depth: (p) => p[2], floor: true },
+  side: { h: (p) => -p[2], v: (p) => p[1], depth: (p) => p[0], floor: true },
+  top: { h: (p) => p[0], v: (p) => -p[2], depth: (p) => p[1], floor: false },
+};
 
 const COLORS = {
   background: "#f4f4f5",
@@ -31,7 +40,10 @@ export class Stage2D {
     this.dance = null;
     this.frame = 0;
     this.kept = new Set();
-    this.view = { scale: 1, centerX: 0, fixedCenter: true, top: 2 };
+    this.fit = { scale: 1, centerX: 0, fixedCenter: true, top: 2 };
+    this.views = Object.keys(VIEWS);
+    this.view = "front";
+    this.onViewChange = () => {};
     this.dirty = true;
     this._handlers = listenForJointClicks(this);
   }
@@ -43,28 +55,35 @@ export class Stage2D {
     this.showFrame(0);
   }
 
-  /** Scale so the whole dance's height fits; keep x fixed if its whole travel fits, else follow. */
+  setView(name) {
+    if (!(name in VIEWS)) throw new Error(`unknown view ${name}; use one of ${this.views.join(", ")}`);
+    this.view = name;
+    this._fitView();
+  }
+
+  /** Scale so the whole dance's height fits; keep it fixed sideways if its whole travel fits, else follow. */
   _fitView() {
     const d = this.dance;
     if (!d || this.height === 0) return;
-    let [xMin, xMax, yMax] = [Infinity, -Infinity, -Infinity];
+    const { h, v, floor } = VIEWS[this.view];
+    let [hMin, hMax, vMin, vMax] = [Infinity, -Infinity, Infinity, -Infinity];
     for (let i = 0; i < d.positions.length; i += 3) {
-      xMin = Math.min(xMin, d.positions[i]);
-      xMax = Math.max(xMax, d.positions[i]);
-      yMax = Math.max(yMax, d.positions[i + 1]);
+      const p = [d.positions[i], d.positions[i + 1], d.positions[i + 2]];
+      [hMin, hMax] = [Math.min(hMin, h(p)), Math.max(hMax, h(p))];
+      [vMin, vMax] = [Math.min(vMin, v(p)), Math.max(vMax, v(p))];
     }
-    const bottom = Math.min(0, d.floorY) - MARGIN;
-    const top = yMax + MARGIN;
+    let [bottom, top] = [(floor ? Math.min(0, d.floorY) : vMin) - MARGIN, vMax + MARGIN];
+    if (!floor && top - bottom < TOP_SPAN) [bottom, top] = [(vMin + vMax - TOP_SPAN) / 2, (vMin + vMax + TOP_SPAN) / 2];
     const scale = this.height / (top - bottom);
-    const fits = (xMax - xMin + 2 * MARGIN) * scale <= this.width;
-    this.view = { scale, top, centerX: (xMin + xMax) / 2, fixedCenter: fits };
+    const fits = (hMax - hMin + 2 * MARGIN) * scale <= this.width;
+    this.fit = { scale, top, centerX: (hMin + hMax) / 2, fixedCenter: fits };
     this.dirty = true;
   }
 
   showFrame(frame) {
     if (!this.dance || frame === this.frame) return;
     this.frame = frame;
-    if (!this.view.fixedCenter) this.view.centerX = this._joint(0)[0];
+    if (!this.fit.fixedCenter) this.fit.centerX = VIEWS[this.view].h(this._joint(0));
     this.dirty = true;
   }
 
@@ -81,10 +100,16 @@ export class Stage2D {
     return [d.positions[i], d.positions[i + 1], d.positions[i + 2]];
   }
 
-  /** World (x, y) -> canvas CSS pixels. */
-  _toScreen(x, y) {
-    const v = this.view;
-    return [this.width / 2 + (x - v.centerX) * v.scale, (v.top - y) * v.scale];
+  /** Screen axes (h right, v up, metres) -> canvas CSS pixels. */
+  _toScreen(h, v) {
+    const f = this.fit;
+    return [this.width / 2 + (h - f.centerX) * f.scale, (f.top - v) * f.scale];
+  }
+
+  /** A world point [x, y, z] -> canvas CSS pixels in the current view. */
+  _project(p) {
+    const { h, v } = VIEWS[this.view];
+    return this._toScreen(h(p), v(p));
   }
 
   tick() {
@@ -98,12 +123,13 @@ export class Stage2D {
   }
 
   _drawFloor(ctx) {
+    if (!VIEWS[this.view].floor) return; // seen from the top, the floor is the whole background
     const [, floorY] = this._toScreen(0, 0);
     ctx.fillStyle = COLORS.floor;
     ctx.fillRect(0, Math.round(floorY), this.width, 1);
-    const halfSpan = this.width / 2 / this.view.scale;
-    const first = Math.ceil((this.view.centerX - halfSpan) / TICK_SPACING) * TICK_SPACING;
-    for (let x = first; x <= this.view.centerX + halfSpan; x += TICK_SPACING) {
+    const halfSpan = this.width / 2 / this.fit.scale;
+    const first = Math.ceil((this.fit.centerX - halfSpan) / TICK_SPACING) * TICK_SPACING;
+    for (let x = first; x <= this.fit.centerX + halfSpan; x += TICK_SPACING) {
       ctx.fillRect(Math.round(this._toScreen(x, 0)[0]), Math.round(floorY), 1, 6);
     }
   }
@@ -111,30 +137,32 @@ export class Stage2D {
   _drawSkeleton(ctx) {
     const d = this.dance;
     const points = d.names.map((_, j) => this._joint(j));
-    const pelvisZ = points[0][2];
-    // Far bones first (the viewer looks from +z), so near limbs are drawn over far ones.
+    const depth = VIEWS[this.view].depth;
+    const pelvisDepth = depth(points[0]);
+    // Far bones first, so near limbs are drawn over far ones.
     const bones = d.parents
-      .map((parent, child) => ({ parent, child, z: (points[child][2] + (points[parent]?.[2] ?? 0)) / 2 }))
+      .map((parent, child) => ({ parent, child }))
       .filter((b) => b.parent >= 0)
-      .sort((a, b) => a.z - b.z);
+      .map((b) => ({ ...b, depth: (depth(points[b.child]) + depth(points[b.parent])) / 2 }))
+      .sort((a, b) => a.depth - b.depth);
     ctx.lineCap = "round";
-    ctx.lineWidth = Math.max(3, 0.045 * this.view.scale);
-    for (const { parent, child, z } of bones) {
+    ctx.lineWidth = Math.max(3, 0.045 * this.fit.scale);
+    for (const { parent, child, depth: z } of bones) {
       const kept = this.kept.has(parent) && this.kept.has(child);
-      ctx.strokeStyle = kept ? COLORS.keptBone : z < pelvisZ ? COLORS.boneFar : COLORS.bone;
+      ctx.strokeStyle = kept ? COLORS.keptBone : z < pelvisDepth ? COLORS.boneFar : COLORS.bone;
       ctx.beginPath();
-      ctx.moveTo(...this._toScreen(points[parent][0], points[parent][1]));
-      ctx.lineTo(...this._toScreen(points[child][0], points[child][1]));
+      ctx.moveTo(...this._project(points[parent]));
+      ctx.lineTo(...this._project(points[child]));
       ctx.stroke();
     }
-    const radius = Math.max(3, 0.035 * this.view.scale);
-    points.forEach(([x, y], j) => {
+    const radius = Math.max(3, 0.035 * this.fit.scale);
+    points.forEach((p, j) => {
       ctx.fillStyle = this.kept.has(j) ? COLORS.kept : COLORS.joint;
       ctx.beginPath();
-      ctx.arc(...this._toScreen(x, y), d.names[j] === "head" ? radius * 2.4 : radius, 0, 2 * Math.PI);
+      ctx.arc(...this._project(p), d.names[j] === "head" ? radius * 2.4 : radius, 0, 2 * Math.PI);
       ctx.fill();
     });
-    for (const j of this.kept) if (points[j]) this._drawHalo(ctx, ...this._toScreen(points[j][0], points[j][1]));
+    for (const j of this.kept) if (points[j]) this._drawHalo(ctx, ...this._project(points[j]));
   }
 
   /** An orange ring with a white rim around a kept joint, so it reads at any size. */
@@ -162,7 +190,7 @@ export class Stage2D {
 
   jointScreenPosition(j) {
     const rect = this.canvas.getBoundingClientRect();
-    const [x, y] = this._toScreen(...this._joint(j));
+    const [x, y] = this._project(this._joint(j));
     return { x: rect.left + x, y: rect.top + y };
   }
 

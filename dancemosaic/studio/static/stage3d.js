@@ -16,6 +16,19 @@ const FOLLOW_RATE = 3; // 1/s: how fast the orbit target glides after the pelvis
 const FLOOR_SIZE = 60; // metres; fog hides its edge
 const GRID_CELL = 0.5; // metres between floor lines
 
+// Camera presets: where the camera sits, seen from the orbit target (the pelvis), as a direction.
+// The dancer faces +z at frame 0 and its left is +x, so "side" shows the dancer's left; "top" looks
+// straight down with the dancer's front towards the bottom of the screen (the audience's side).
+// "orbit" is the free camera, starting from a three-quarter view; dragging leaves any preset.
+const VIEWS = {
+  orbit: new THREE.Vector3(1.2, 0.7, 4.2).normalize(),
+  front: new THREE.Vector3(0, 0, 1),
+  side: new THREE.Vector3(1, 0, 0),
+  top: new THREE.Vector3(0, 1, 1e-3).normalize(), // not exactly up, where "up" on screen is undefined
+};
+const VIEW_DISTANCE = 4.4; // metres: the whole body with room to move
+const PRESET_TOLERANCE = THREE.MathUtils.degToRad(2); // a camera turned less than this is still in its preset
+
 const COLORS = {
   background: 0xf4f4f5,
   floor: "#ebebee",
@@ -63,6 +76,10 @@ export class Stage3D {
     this.controls.enableDamping = true;
     this.controls.target.set(0, 0.9, 0);
     this.controls.addEventListener("change", () => (this.dirty = true));
+    this.controls.addEventListener("change", () => this._leavePresetIfTurned());
+    this.view = "orbit";
+    this.onViewChange = () => {}; // (name): the user turned the camera out of a preset
+    this.views = Object.keys(VIEWS);
 
     this._addLights();
     this._addFloor();
@@ -193,11 +210,35 @@ export class Stage3D {
   /** Place the camera in front of the dancer (who faces +z at frame 0), looking at the pelvis. */
   _frameCamera() {
     const p = this._jointPosition(0, new THREE.Vector3());
-    const y = Math.max(0.5, this.dance.pelvisHeight);
-    this.controls.target.set(p.x, y, p.z);
-    this.camera.position.set(p.x + 1.2, y + 0.7, p.z + 4.2);
-    this.controls.update();
+    this.controls.target.set(p.x, Math.max(0.5, this.dance.pelvisHeight), p.z);
+    this._placeCamera(VIEWS[this.view], VIEW_DISTANCE);
     this.framedOnce = true;
+  }
+
+  /** Look from a preset direction (VIEWS), keeping the orbit target and the user's zoom. */
+  setView(name) {
+    if (!(name in VIEWS)) throw new Error(`unknown view ${name}; use one of ${Object.keys(VIEWS).join(", ")}`);
+    this.view = name;
+    const distance = this.camera.position.distanceTo(this.controls.target) || VIEW_DISTANCE;
+    this._placeCamera(VIEWS[name], distance);
+  }
+
+  _placeCamera(direction, distance) {
+    const controls = this.controls;
+    // A spin the user gave the camera just before must not carry it off the preset (damping).
+    if (controls._sphericalDelta) controls._sphericalDelta.set(0, 0, 0);
+    this.camera.position.copy(controls.target).addScaledVector(direction, distance);
+    this.camera.lookAt(controls.target);
+    this.presetTurn = this.camera.quaternion.clone(); // zooming and following keep it; turning does not
+    controls.update(); // fires "change" (see _leavePresetIfTurned): presetTurn must be set already
+    this.dirty = true;
+  }
+
+  /** A camera the user turned away from its preset is the free (orbit) camera again. */
+  _leavePresetIfTurned() {
+    if (this.view === "orbit" || this.camera.quaternion.angleTo(this.presetTurn) < PRESET_TOLERANCE) return;
+    this.view = "orbit";
+    this.onViewChange(this.view);
   }
 
   _jointPosition(j, out) {

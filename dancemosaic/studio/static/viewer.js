@@ -9,8 +9,9 @@
 //   player.setHighlightedJoints([16, 18]) // draw these joints in the highlight colour
 //   player.setLoop(true);                 // playback wraps from a selected range's end to its start
 //   player.setSpeed(0.5);                 // play at half speed (SPEEDS); the frame is still time * fps
+//   player.setView("side");               // camera preset: orbit (3D only), front, side, top
 //   player.state();                       // {frame, time, playing, webgl, body, frames, fps, selection, id,
-//                                         //  kept, loop, speed}
+//                                         //  kept, loop, speed, view}
 //   player.jointScreenPosition(16);       // {x, y} in viewport pixels, for tests
 //   player.bodyVertex(0);                 // {x, y, z} of a skinned SMPL body vertex (or null), for tests
 //   player.dispose();
@@ -35,6 +36,9 @@ export function createPlayer(root, { onJointClick = () => {}, onSelect = () => {
   const stage = createStage(ui.stage, (j) => dance && onJointClick(j, dance.names[j]));
   root.classList.toggle("dm-no-webgl", !stage.webgl);
   ui.follow.hidden = !stage.webgl;
+  for (const name of stage.views) ui.el("option", "", ui.view, { value: name, textContent: name });
+  ui.view.value = stage.view;
+  stage.onViewChange = (name) => (ui.view.value = name); // a drag turned the camera out of a preset
 
   const timeline = new Timeline(ui.timelineBox, {
     onSeek: (t) => {
@@ -120,6 +124,7 @@ export function createPlayer(root, { onJointClick = () => {}, onSelect = () => {
   ui.audio.addEventListener("play", () => loop.enter(audioClock, audioClock.time()));
   ui.loopBox.addEventListener("change", () => setLoop(ui.loopBox.checked));
   ui.speed.addEventListener("change", () => setSpeed(Number(ui.speed.value)));
+  ui.view.addEventListener("change", () => stage.setView(ui.view.value));
   ui.followBox.addEventListener("change", () => stage.setFollow(ui.followBox.checked));
   // The root outlives the player (dispose empties it), so its listeners go with one abort().
   const rootListeners = new AbortController();
@@ -196,6 +201,10 @@ export function createPlayer(root, { onJointClick = () => {}, onSelect = () => {
     setSpeed(rate) {
       setSpeed(Number(rate));
     },
+    setView(name) {
+      stage.setView(name);
+      ui.view.value = stage.view;
+    },
     state() {
       const time = clock.time();
       return {
@@ -211,6 +220,7 @@ export function createPlayer(root, { onJointClick = () => {}, onSelect = () => {
         kept: [...stage.kept].sort((a, b) => a - b), // the joints shown as kept
         loop: loop.on,
         speed: Number(ui.speed.value),
+        view: stage.view,
       };
     },
     jointScreenPosition(index) {
@@ -279,8 +289,13 @@ function buildDom(root) {
   for (const rate of SPEEDS) el("option", "", speed, { value: String(rate), textContent: `${rate}×` });
   speed.value = "1";
   const [, loopBox] = toggle("dm-loop", "loop selection", "Play the selected segment over and over");
+  const viewLabel = el("label", "dm-view", tools, { title: "Camera: free orbit, or from the front, side or top" });
+  viewLabel.append("view ");
+  const view = el("select", "", viewLabel); // options added once the stage says which views it has
   const [follow, followBox] = toggle("dm-follow", "follow", "Keep the camera on the dancer", true);
-  return { stage, empty, message, timelineBox, play, audio, time, tools, speed, loopBox, follow, followBox };
+  return {
+    el, stage, empty, message, timelineBox, play, audio, time, tools, speed, loopBox, view, follow, followBox,
+  };
 }
 
 function isControl(target) {
