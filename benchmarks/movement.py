@@ -39,10 +39,15 @@ SETTINGS = {
     "1 step": replace(BASE, steps=1),
     "30 steps": replace(BASE, steps=30),
     "guidance 1/1": replace(BASE, guidance=GuidanceOptions(text=1.0, music=1.0)),
+    "no music": replace(BASE, guidance=GuidanceOptions(music=0.0), beat=BeatOptions(steps=0)),
     "temperature 1.3": replace(BASE, temperature=1.3),
     "top-k off": replace(BASE, top_k=None),
     "confidence noise 2": replace(BASE, confidence_noise=2.0),
     "confidence noise 4": replace(BASE, confidence_noise=4.0),
+    "confidence noise 6": replace(BASE, confidence_noise=6.0),
+    "noise 4, beat off": replace(BASE, confidence_noise=4.0, beat=BeatOptions(steps=0)),
+    "noise 4, residual T1": replace(BASE, confidence_noise=4.0, residual_temperature=1.0),
+    "noise 4, 20 steps": replace(BASE, confidence_noise=4.0, steps=20),
 }
 
 

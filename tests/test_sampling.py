@@ -214,3 +214,21 @@ def test_refinement_moves_towards_the_pose_target_inside_the_span(nets: SimpleNa
     )
     assert (after <= before).all() and after.sum() < before.sum()
     assert torch.equal(refined[keep], codes[keep])
+
+
+def test_confidence_noise_reorders_decoding_but_keeps_the_schedule_and_kept_tokens(
+    nets: SimpleNamespace,
+) -> None:
+    known, keep, cond = random_tokens(nets, 5), span_keep(), make_conditions()
+
+    def decode(noise: float, seed: int = 0) -> torch.Tensor:
+        options = replace(FAST, steps=6, confidence_noise=noise)
+        generator = torch.Generator().manual_seed(seed)
+        return decode_tokens(nets.model, cond, TOKENS, known, keep, options=options, generator=generator)
+
+    noisy = decode(4.0)
+    assert (noisy != nets.model.backbone.mask_id).all() and torch.equal(noisy[keep], known[keep])
+    assert torch.equal(noisy, decode(4.0))  # the noise comes from the caller's generator
+    assert not torch.equal(noisy, decode(0.0))  # a different order commits different tokens
+    with pytest.raises(ValueError, match="confidence_noise"):
+        SamplingOptions(confidence_noise=-1.0)
