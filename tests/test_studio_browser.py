@@ -124,3 +124,42 @@ def test_generate_play_edit_and_undo_in_the_browser(studio_url):
         )
         screenshot(page, "studio-5-exported.png")
         assert not [e for e in errors if "favicon" not in e], errors
+
+
+def test_variations_are_watched_as_ghosts_and_only_keep_adds_a_version(studio_url):
+    with chromium() as browser, open_page(browser, studio_url, 1400, 1000) as (page, errors):
+        page.locator('[data-testid="dataset-cell-0-0"]').click()
+        page.wait_for_function(
+            "() => document.querySelector('#dm-song audio, #dm-song [data-testid=waveform]')"
+        )
+        page.locator("#dm-length input").fill("4")  # 4 s of the song: quick variations
+        page.get_by_text("Guidance and sampling").click()
+        for label, value in (("Decoding steps", "2"), ("Variations", "2")):
+            box = page.get_by_label(f"number input for {label}")
+            box.fill(value)
+            box.press("Enter")
+        page.locator("#dm-generate").click()
+        page.wait_for_function(
+            "() => document.querySelector('#dm-summary').innerText.includes('Version 1 of 1')",
+            timeout=TIMEOUT_MS,
+        )
+        radio = page.locator("#dm-candidates")
+        radio.get_by_text("Candidate 2").wait_for()
+        assert radio.locator("input:checked").evaluate("(box) => box.value").startswith("Candidate 1")
+
+        radio.get_by_text("Candidate 2").click()  # a look: the player draws it as a ghost
+        page.wait_for_function("() => window.dancemosaicPlayer.state().ghost === 'c2'", timeout=TIMEOUT_MS)
+        page.wait_for_timeout(500)  # anything the look might have sent the server would be back by now
+        assert "Version 1 of 1" in page.locator("#dm-summary").inner_text()  # still one version
+        screenshot(page, "studio-7-ghost.png")
+
+        page.locator("#dm-keep").click()  # keeping it is what adds a version
+        page.wait_for_function(
+            "() => document.querySelector('#dm-summary').innerText.includes('Version 2 of 2')",
+            timeout=TIMEOUT_MS,
+        )
+        # Now candidate 2 is the version shown, so it is no ghost; candidate 1 is offered instead.
+        page.wait_for_function("() => window.dancemosaicPlayer.state().ghost === null")
+        options = page.locator(f"{HOST} .dm-ghost option").all_inner_texts()
+        assert options[0] == "none" and options[1].startswith("Candidate 1") and len(options) == 2
+        assert not [e for e in errors if "favicon" not in e], errors

@@ -38,11 +38,12 @@ KEPT = [skeleton.JOINT_INDEX[n] for n in ("left_shoulder", "left_elbow", "left_w
 ROOT = "document.querySelector('#player')"
 
 
-def dance_positions(frames: int) -> np.ndarray:
-    """(T, 24, 3) metres: the rest pose, feet on the floor, swaying along x, left arm swinging."""
+def dance_positions(frames: int, swing: float = 0.9) -> np.ndarray:
+    """(T, 24, 3) metres: the rest pose, feet on the floor, swaying along x, left arm swinging
+    ``swing`` radians up (negative: down)."""
     t = torch.arange(frames) / FPS
     axis_angle = torch.zeros(frames, skeleton.NUM_JOINTS, 3)
-    axis_angle[:, skeleton.JOINT_INDEX["left_shoulder"], 2] = 0.9 * torch.sin(math.pi * t)
+    axis_angle[:, skeleton.JOINT_INDEX["left_shoulder"], 2] = swing * torch.sin(math.pi * t)
     rest = skeleton.rest_pose_joints()
     height = rest[0, 1] - rest[:, 1].min()
     root = torch.stack(
@@ -52,9 +53,9 @@ def dance_positions(frames: int) -> np.ndarray:
     return positions.numpy()
 
 
-def make_payload(audio: str | None, beats: list[float]) -> dict:
+def make_payload(audio: str | None, beats: list[float], swing: float = 0.9) -> dict:
     frames = seconds_to_frames(SECONDS)
-    millimetres = np.round(dance_positions(frames) * 1000).astype("<i2")
+    millimetres = np.round(dance_positions(frames, swing) * 1000).astype("<i2")
     return {
         "version": 1,
         "id": "v1",
@@ -86,6 +87,13 @@ def site(tmp_path_factory) -> Iterator[str]:
     # Relative to the page, as Gradio's "gradio_api/file=..." URLs are.
     (data / "payload.json").write_text(json.dumps(make_payload("data/song.wav", beats.tolist())))
     (data / "silent.json").write_text(json.dumps(make_payload(None, beats.tolist())))
+    # A variation to compare: the arm swings down where the dance's swings up. Offered by URL, as
+    # views.ghost_options does, relative to the page.
+    (data / "ghost.json").write_text(json.dumps(make_payload("data/song.wav", beats.tolist(), swing=-0.9)))
+    ghosts = [{"id": "c2", "label": "Candidate 2 · BAS 0.5", "url": "data/ghost.json"}]
+    (data / "compare.json").write_text(
+        json.dumps({**make_payload("data/song.wav", beats.tolist()), "ghosts": ghosts})
+    )
     with static_server({"/": STATIC, "/data/": data}) as base:
         yield base
 
@@ -524,4 +532,53 @@ def test_camera_presets_look_from_the_front_side_and_top(site, request, view):
             drag(page, (box["x"] + 300, box["y"] + 300), (box["x"] + 420, box["y"] + 300), steps=8)
             page.wait_for_function("window.player.state().view === 'orbit'")
             assert page.locator(".dm-view select").input_value() == "orbit"
+        assert errors == []
+
+
+def violet(image: np.ndarray) -> np.ndarray:
+    """Pixels of the see-through violet ghost (#8b5cf6 over the stage): red and blue above green,
+    unlike the grey body, its blue-tinted left limbs and the orange kept joints."""
+    r, g, b = (image[..., k].astype(int) for k in range(3))
+    return (b - g > 25) & (r - g > 10)
+
+
+@pytest.mark.parametrize("view", ["3d", "2d"])
+def test_a_ghost_is_drawn_with_the_dance_and_can_stand_beside_it(site, request, view):
+    browser = request.getfixturevalue("webgl_browser" if view == "3d" else "plain_browser")
+    with open_player(browser, site, "compare.json") as (page, errors):
+        wait_ready(page)
+        wait_audio(page)
+        if view == "3d":
+            still_frame(page, 0.5)  # the arm up; the ghost's arm down
+        else:
+            page.evaluate(f"{ROOT}.querySelector('audio').currentTime = 0.5")
+            page.wait_for_function(f"{ROOT}.dataset.frame === '15'")
+        menu = page.locator(".dm-ghost select")
+        assert menu.is_visible() and page.evaluate("window.player.state().ghost") is None
+        assert menu.locator("option").all_inner_texts() == ["none", "Candidate 2 · BAS 0.5"]
+        assert violet(canvas_image(page)[0]).sum() < 20
+
+        menu.select_option("c2")
+        page.wait_for_function("window.player.state().ghost === 'c2'")
+        page.wait_for_timeout(100)
+        over = violet(canvas_image(page)[0])
+        screenshot(page, f"viewer-{view}-ghost.png")
+        assert over.sum() > 300, over.sum()
+
+        page.locator(".dm-ghost-beside input").check()
+        page.wait_for_timeout(100)
+        beside = violet(canvas_image(page)[0])
+        screenshot(page, f"viewer-{view}-ghost-beside.png")
+        shift = np.argwhere(beside)[:, 1].mean() - np.argwhere(over)[:, 1].mean()
+        hip, knee = (page.evaluate(f"window.player.jointScreenPosition({j})") for j in (LEFT_HIP, LEFT_KNEE))
+        thigh = math.hypot(hip["x"] - knee["x"], hip["y"] - knee["y"])
+        assert shift > 0.6 / 0.38 * thigh, (shift, thigh)  # about 1 m to the dancer's left
+        assert beside.sum() > over.sum()  # no longer half hidden behind the dancer
+
+        # Looking is not keeping: the player told the page nothing.
+        assert page.evaluate("window.events") == []
+        menu.select_option("")
+        page.wait_for_function("window.player.state().ghost === null")
+        page.wait_for_timeout(100)
+        assert violet(canvas_image(page)[0]).sum() < 20
         assert errors == []

@@ -186,11 +186,13 @@ class Actions:
         dance = history.dance if history.current is not None else None
         bas = beat_alignment(dance) if dance is not None else None
         choices = views.candidate_choices(session)
+        ghosts = views.ghost_options(session)
         return (
-            views.player_payload(dance, history.current, selection, mesh_url=self.mesh_url),
+            views.player_payload(dance, history.current, selection, mesh_url=self.mesh_url, ghosts=ghosts),
             views.summary(session, bas),
             views.version_rows(session),
-            gr.Radio(choices=choices, value=choices[0] if choices else None, visible=bool(choices)),
+            gr.Radio(choices=choices, value=views.current_choice(session), visible=bool(choices)),
+            gr.Button(visible=bool(choices)),  # Keep: a look at a variation adds no version
             views.beat_figure(dance, bas),
             gr.Button(interactive=history.can_undo),
             gr.Button(interactive=history.can_redo),
@@ -307,6 +309,8 @@ class Actions:
 
     @page_errors
     def pick(self, choice: str | None, request: gr.Request) -> tuple:
+        """Keep the variation ``choice`` (a new version). Picking one in the list only shows it in
+        the player as a ghost (in the browser), so looks add no version."""
         if not choice:
             raise ValueError("generate with 2 or more variations, then pick one")
         index = int(choice.split()[1]) - 1  # "Candidate 2 · BAS 0.31"

@@ -62,6 +62,12 @@ SET_SELECTION_JS = """(text) => {
     .filter((r) => r.length === 2 && r.every(Number.isFinite) && r[1] > r[0]);
   window.dancemosaicPlayer?.setSelection(ranges);
 }"""
+# A variation picked in the list is shown as the player's ghost ("Candidate 2 · BAS 0.31" -> "c2");
+# the current version's own variation is not a ghost, so picking it clears the ghost.
+SHOW_CANDIDATE_JS = """(choice) => {
+  const number = /^Candidate (\\d+)/.exec(choice || "");
+  window.dancemosaicPlayer?.setGhost(number ? `c${number[1]}` : null);
+}"""
 SET_KEPT_JOINTS_JS = f"""(names) => {{
   const all = {json.dumps(JOINT_NAMES)};
   const ids = (names || []).map((n) => all.indexOf(n)).filter((i) => i >= 0);

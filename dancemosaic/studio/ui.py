@@ -16,7 +16,13 @@ from dancemosaic.studio import api
 from dancemosaic.studio.actions import ENGINE_LANE, JOINT_CHOICES, PRESETS, Actions, preset_joints
 from dancemosaic.studio.demo_songs import DEMO_SONGS, demo_song_paths
 from dancemosaic.studio.inspect import build_inspect_tab
-from dancemosaic.studio.player import SET_KEPT_JOINTS_JS, SET_SELECTION_JS, STATIC, player_component
+from dancemosaic.studio.player import (
+    SET_KEPT_JOINTS_JS,
+    SET_SELECTION_JS,
+    SHOW_CANDIDATE_JS,
+    STATIC,
+    player_component,
+)
 from dancemosaic.studio.service import MAX_BEAT_STEPS, MAX_VARIATIONS, Studio
 from dancemosaic.studio.session import SessionStore
 from dancemosaic.studio.uploads import UploadPolicy
@@ -113,9 +119,12 @@ def _studio(actions: Actions, demo_folder: Path) -> tuple[gr.BrowserState, list]
                 undo = gr.Button("↶ Undo", interactive=False, elem_id="dm-undo", size="sm")
                 redo = gr.Button("↷ Redo", interactive=False, elem_id="dm-redo", size="sm")
             note = gr.Markdown(elem_id="dm-session")  # when the session expires
-            candidates = gr.Radio(
-                label="Variations: pick one to keep", visible=False, elem_id="dm-candidates"
-            )
+            with gr.Row(equal_height=True):
+                candidates = gr.Radio(
+                    label="Variations: pick one to see it in the player as a ghost beside this one",
+                    visible=False, elem_id="dm-candidates", scale=4,
+                )  # fmt: skip
+                keep = gr.Button("Keep this variation", visible=False, elem_id="dm-keep", scale=1)
             edit = _edit_tab()
             with gr.Tab("Versions"):
                 versions = gr.Dataframe(
@@ -126,7 +135,7 @@ def _studio(actions: Actions, demo_folder: Path) -> tuple[gr.BrowserState, list]
                 beats = gr.Plot(label="Beat panel")
             export = _export_tab()
 
-    view = [player, summary, versions, candidates, beats, undo, redo, note, export["file"]]
+    view = [player, summary, versions, candidates, keep, beats, undo, redo, note, export["file"]]
     lane = {"concurrency_id": ENGINE_LANE, "concurrency_limit": 1, "api_visibility": "private"}
     private = {"api_visibility": "private"}
     genre.change(lambda g: g or gr.skip(), genre, text, **private)
@@ -148,7 +157,8 @@ def _studio(actions: Actions, demo_folder: Path) -> tuple[gr.BrowserState, list]
     undo.click(actions.undo, None, view, **private)
     redo.click(actions.redo, None, view, **private)
     versions.select(actions.checkout, None, view, **private)
-    candidates.select(actions.pick, candidates, view, **private)
+    candidates.input(None, candidates, None, js=SHOW_CANDIDATE_JS)  # a look: no version added
+    keep.click(actions.pick, candidates, view, **private)
     render = {"concurrency_id": "render", "concurrency_limit": 2, "api_visibility": "private"}
     export["button"].click(actions.export, export["format"], export["file"], **render)
     picks = [edit["segments"], edit["joints"]]

@@ -3,11 +3,15 @@
 The player payload is JSON for ``static/viewer.js``: joint positions travel as base64 int16
 millimetres (6 bytes per joint and frame: a 5-minute dance is about 1.7 MB of text), the song as a
 URL under the session folder that the app serves, plus the beat grid and the segments.
+
+Ghosts (other variations, the version this one was made from) travel as URLs of their own payloads,
+written once into the session folder: the player fetches one only when the user asks to see it.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from pathlib import Path
 
@@ -29,10 +33,11 @@ FILE_ROUTE = "gradio_api/file="  # relative, so it works under a Space's or a pr
 
 def player_payload(
     dance: Dance | None, version: int | None = None, selection: list[tuple[float, float]] = (),
-    kept_joints: tuple[int, ...] = (), mesh_url: str | None = None,
+    kept_joints: tuple[int, ...] = (), mesh_url: str | None = None, ghosts: list[dict] = (),
 ) -> str:  # fmt: skip
     """JSON for the player (an empty string clears it). With ``mesh_url`` (the user's SMPL mesh,
-    see ``smpl_mesh.py``) the local joint rotations travel too, for skinning.
+    see ``smpl_mesh.py``) the local joint rotations travel too, for skinning. ``ghosts``: what the
+    player may draw beside this dance to compare (``ghost_options``).
 
     ``selectable`` names the joints a click may keep: the 22 the model generates, as the joint
     picker lists them. The palms (22, 23) are drawn but move with the wrists, so the player does
@@ -59,6 +64,7 @@ def player_payload(
         "selection": [list(r) for r in selection],
         "kept_joints": list(kept_joints),
         "selectable": list(range(skeleton.NUM_BODY_JOINTS)),
+        "ghosts": list(ghosts),
     }
     if mesh_url is not None:
         payload["mesh"] = mesh_url
@@ -82,6 +88,46 @@ def candidate_choices(session: Session) -> list[str]:
         bas = beat_alignment(dance)
         labels.append(f"Candidate {i + 1}" + (f" · BAS {bas:.3f}" if bas is not None else ""))
     return labels
+
+
+def current_choice(session: Session) -> str | None:
+    """The variation label of the current version, when it is one of the candidates."""
+    if session.history.current is None:
+        return None
+    index = next((i for i, d in enumerate(session.candidates) if d is session.history.dance), None)
+    return None if index is None else candidate_choices(session)[index]
+
+
+def ghost_options(session: Session) -> list[dict]:
+    """What the player can draw as a ghost beside the current version, to compare before one is
+    kept: the other variations of the last request and the version this one was made from.
+
+    Looking adds no version (only ``Studio.pick`` does). Each motion is written once into the
+    session's folder, named by its content, and fetched by the player only when it is chosen, so
+    the payload stays small however many there are."""
+    history = session.history
+    if history.current is None:
+        return []
+    options = [
+        (f"c{i + 1}", label, dance)
+        for i, (dance, label) in enumerate(zip(session.candidates, candidate_choices(session), strict=True))
+        if dance is not history.dance
+    ]
+    parent = history.versions[history.current].parent
+    if parent is not None:
+        before = history.versions[parent].dance
+        options.append((f"v{parent + 1}", f"Version {parent + 1} (before this one)", before))
+    return [{"id": key, "label": label, "url": _motion_url(session, dance)} for key, label, dance in options]
+
+
+def _motion_url(session: Session, dance: Dance) -> str:
+    """URL of ``dance``'s player payload in the session folder (written on first use)."""
+    text = player_payload(dance)
+    path = session.folder / "motions" / f"{hashlib.sha1(text.encode()).hexdigest()[:20]}.json"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return f"{FILE_ROUTE}{path}"
 
 
 def summary(session: Session, bas: float | None) -> str:

@@ -8,6 +8,7 @@
 // a fixed size on screen, drawn over everything, so what an edit keeps is plain at any zoom and even
 // behind the body. Over the user's SMPL body (``setDots(true)``) the capsules hide and each joint
 // shrinks to a small see-through dot drawn through the body, so joints can still be clicked.
+// A ghost figure (``{ghost: true}``) is the same shape in one see-through violet, casting no shadow.
 
 import * as THREE from "./vendor/three/three.module.js";
 
@@ -33,6 +34,7 @@ const DOT_OPACITY = 0.45;
 export const HALO_PX = 32; // a kept joint's ring, outer diameter in CSS pixels (about 4 px thick)
 
 export const FIGURE_COLORS = {
+  ghost: 0x8b5cf6, // a see-through violet: another version or variation, drawn to compare
   torso: 0x9ca3af,
   left: 0x6f8fc7,
   right: 0xaab2bd,
@@ -47,20 +49,22 @@ export class Figure {
    * dance: {positions (Float32Array T*J*3), joints, names, parents}; the bone lengths are taken
    * from frame 0 (the skeleton is rigid, so they hold for every frame).
    */
-  constructor(dance, { halos = true } = {}) {
+  constructor(dance, { halos = true, ghost = false } = {}) {
     this.dance = dance;
+    this.ghost = ghost;
     this.group = new THREE.Group();
     this.group.name = "figure";
     this.kept = new Set();
     this.dots = false;
     this.frame = -1;
-    this.materials = makeMaterials();
+    this.materials = ghost ? ghostMaterials() : makeMaterials();
     this.geometries = [];
     this.bones = this._buildBones();
     this.joints = this._buildJoints(); // one ball per joint: kept knobs, or the dots over a body
     this.head = this._buildHead();
-    this.halos = halos ? this._buildHalos() : [];
+    this.halos = halos && !ghost ? this._buildHalos() : [];
     this._applyLook();
+    if (ghost) this.group.traverse((object) => (object.castShadow = false));
     this.pose(0);
   }
 
@@ -234,7 +238,7 @@ export class Figure {
       mesh.scale.setScalar(this.dots ? DOT_RADIUS : mesh.userData.knob);
       mesh.material = this.dots ? (kept ? m.dotKept : m.dot) : m.kept;
       mesh.renderOrder = this.dots ? 1 : 0;
-      mesh.castShadow = !this.dots;
+      mesh.castShadow = !this.dots && !this.ghost;
     });
     this.halos.forEach((sprite, j) => (sprite.visible = this.kept.has(j)));
   }
@@ -258,9 +262,22 @@ export class Figure {
   dispose() {
     this.group.removeFromParent();
     this.geometries.forEach((g) => g.dispose());
-    Object.values(this.materials).forEach((m) => m.dispose());
+    new Set(Object.values(this.materials)).forEach((m) => m.dispose()); // a ghost's roles share one
     if (this.haloMaterial) this.haloMaterial.dispose(); // the ring texture is shared: kept
   }
+}
+
+/**
+ * Every part of a ghost in one see-through material, drawn after the opaque dancer. Its depth is
+ * pushed back a little, so where the two poses agree (the same capsule in the same place) the
+ * dancer shows as itself instead of tinted; only where they differ does the ghost show.
+ */
+function ghostMaterials() {
+  const ghost = new THREE.MeshStandardMaterial({
+    color: FIGURE_COLORS.ghost, roughness: 0.6, transparent: true, opacity: 0.4, depthWrite: false,
+    polygonOffset: true, polygonOffsetFactor: 2, polygonOffsetUnits: 8,
+  });
+  return Object.fromEntries(MATERIAL_ROLES.map((role) => [role, ghost]));
 }
 
 let ring = null;
@@ -284,6 +301,8 @@ function ringTexture() {
   ring.colorSpace = THREE.SRGBColorSpace;
   return ring;
 }
+
+const MATERIAL_ROLES = ["torso", "left", "right", "kept", "keptBone", "dot", "dotKept"];
 
 function makeMaterials() {
   const solid = (color) => new THREE.MeshStandardMaterial({ color, roughness: 0.55, metalness: 0.05 });

@@ -43,6 +43,7 @@ export function decodePayload(payload) {
     selection: normalizeRanges(payload.selection || [], duration),
     keptJoints: payload.kept_joints || [],
     selectable: selectableJoints(payload.selectable, joints), // the joints a click may keep
+    ghosts: ghostOptions(payload.ghosts), // [{id, label, url}]: dances to draw beside this one
     floorY: minimumHeight(positions),
     pelvisHeight: meanRootHeight(positions, frames, joints),
     mesh: body.mesh, // URL of the SMPL body's JSON, or null: draw the mannequin
@@ -84,6 +85,14 @@ function decodeBody(payload, count) {
     console.warn(`DanceMosaic player: no SMPL body for this dance (${err.message}); showing the mannequin.`);
     return { mesh: null, rotations: null };
   }
+}
+
+/** The ghosts offered: each an id, a label for the menu and the URL of its own payload. */
+function ghostOptions(list) {
+  if (!Array.isArray(list)) return [];
+  return list
+    .filter((g) => g && g.id && typeof g.url === "string")
+    .map((g) => ({ id: String(g.id), label: String(g.label || g.id), url: g.url }));
 }
 
 /** Set of joint indices; every joint when the payload does not say. */

@@ -17,7 +17,10 @@ const VIEWS = {
   top: { h: (p) => p[0], v: (p) => -p[2], depth: (p) => p[1], floor: false },
 };
 
+const GHOST_BESIDE = 1.0; // metres along +x, as the 3D view
+
 const COLORS = {
+  ghost: "rgba(139, 92, 246, 0.45)", // another version or variation, drawn under the dancer
   background: "#f4f4f5",
   floor: "#a1a1aa",
   bone: "#64748b",
@@ -40,6 +43,8 @@ export class Stage2D {
     this.dance = null;
     this.frame = 0;
     this.kept = new Set();
+    this.ghost = null;
+    this.ghostOffset = 0;
     this.fit = { scale: 1, centerX: 0, fixedCenter: true, top: 2 };
     this.views = Object.keys(VIEWS);
     this.view = "front";
@@ -94,6 +99,36 @@ export class Stage2D {
 
   setFollow() {} // the 2D view follows on its own when the dancer travels out of frame
 
+  setGhost(dance) {
+    this.ghost = dance;
+    this.dirty = true;
+  }
+
+  setGhostBeside(on) {
+    this.ghostOffset = on ? GHOST_BESIDE : 0;
+    this.dirty = true;
+  }
+
+  /** The ghost's bones at the shown frame, see-through violet (nothing past its end). */
+  _drawGhost(ctx) {
+    const g = this.ghost;
+    if (!g || this.frame >= g.frames) return;
+    const point = (j) => {
+      const i = (this.frame * g.joints + j) * 3;
+      return this._project([g.positions[i] + this.ghostOffset, g.positions[i + 1], g.positions[i + 2]]);
+    };
+    ctx.lineCap = "round";
+    ctx.lineWidth = Math.max(3, 0.045 * this.fit.scale);
+    ctx.strokeStyle = COLORS.ghost;
+    g.parents.forEach((parent, child) => {
+      if (parent < 0) return;
+      ctx.beginPath();
+      ctx.moveTo(...point(parent));
+      ctx.lineTo(...point(child));
+      ctx.stroke();
+    });
+  }
+
   _joint(j) {
     const d = this.dance;
     const i = (this.frame * d.joints + j) * 3;
@@ -119,6 +154,7 @@ export class Stage2D {
     ctx.fillStyle = COLORS.background;
     ctx.fillRect(0, 0, this.width, this.height);
     this._drawFloor(ctx);
+    if (this.dance) this._drawGhost(ctx);
     if (this.dance) this._drawSkeleton(ctx);
   }
 

@@ -27,6 +27,7 @@ const VIEWS = {
   top: new THREE.Vector3(0, 1, 1e-3).normalize(), // not exactly up, where "up" on screen is undefined
 };
 const VIEW_DISTANCE = 4.4; // metres: the whole body with room to move
+export const GHOST_BESIDE = 1.0; // metres along +x between the dancer and a ghost drawn beside it
 const PRESET_TOLERANCE = THREE.MathUtils.degToRad(2); // a camera turned less than this is still in its preset
 
 const COLORS = {
@@ -84,6 +85,8 @@ export class Stage3D {
     this._addLights();
     this._addFloor();
     this.figure = null; // the dance's mannequin (figure.js)
+    this.ghost = null; // another dance's mannequin, see-through, at the same frame (setGhost)
+    this.ghostOffset = 0;
     this.dance = null;
     this.frame = 0;
     this.kept = new Set();
@@ -252,7 +255,34 @@ export class Stage3D {
     this.frame = frame;
     this.figure.pose(frame);
     if (this.bodyShown) this.body.pose(this.dance, frame);
+    this._poseGhost();
     this.dirty = true;
+  }
+
+  // --- the ghost: another version or variation in the same place (or beside), to compare ----------
+
+  /** Draw ``dance`` (decoded payload) as a ghost at the shown frame; null removes it. */
+  setGhost(dance) {
+    if (this.ghost) this.ghost.dispose();
+    this.ghost = dance ? new Figure(dance, { ghost: true }) : null;
+    if (this.ghost) this.scene.add(this.ghost.group);
+    this._poseGhost();
+    this.dirty = true;
+  }
+
+  /** The ghost over the dancer (false) or GHOST_BESIDE metres to its side (true). */
+  setGhostBeside(on) {
+    this.ghostOffset = on ? GHOST_BESIDE : 0;
+    this._poseGhost();
+    this.dirty = true;
+  }
+
+  _poseGhost() {
+    if (!this.ghost) return;
+    const inside = this.frame >= 0 && this.frame < this.ghost.dance.frames;
+    this.ghost.group.visible = inside; // a shorter version has nothing to show past its end
+    this.ghost.group.position.x = this.ghostOffset;
+    if (inside) this.ghost.pose(this.frame);
   }
 
   setHighlighted(indices) {
@@ -345,6 +375,7 @@ export class Stage3D {
     }
     this.controls.dispose();
     if (this.figure) this.figure.dispose();
+    if (this.ghost) this.ghost.dispose();
     if (this.body) this.body.dispose(); // its geometry is shared with later players: not disposed
     this.body = null;
     this.scene.traverse((o) => {

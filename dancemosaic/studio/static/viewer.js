@@ -10,8 +10,10 @@
 //   player.setLoop(true);                 // playback wraps from a selected range's end to its start
 //   player.setSpeed(0.5);                 // play at half speed (SPEEDS); the frame is still time * fps
 //   player.setView("side");               // camera preset: orbit (3D only), front, side, top
+//   await player.setGhost("c2");          // draw one of payload.ghosts see-through with the dance (null: none)
+//   player.setGhostBeside(true);          // the ghost a metre to the side instead of over the dancer
 //   player.state();                       // {frame, time, playing, webgl, body, frames, fps, selection, id,
-//                                         //  kept, loop, speed, view}
+//                                         //  kept, loop, speed, view, ghost, ghostBeside}
 //   player.jointScreenPosition(16);       // {x, y} in viewport pixels, for tests
 //   player.bodyVertex(0);                 // {x, y, z} of a skinned SMPL body vertex (or null), for tests
 //   player.dispose();
@@ -29,6 +31,7 @@ import { probeWebgl, Stage3D } from "./stage3d.js";
 import { Timeline } from "./timeline.js";
 
 export const SPEEDS = [0.25, 0.5, 0.75, 1]; // playback rates offered: slow enough to learn a move
+const GHOST_CACHE = 8; // ghost motions kept decoded, so flicking between variations does not refetch
 
 export function createPlayer(root, { onJointClick = () => {}, onSelect = () => {} } = {}) {
   ensureStylesheet(root);
@@ -125,6 +128,8 @@ export function createPlayer(root, { onJointClick = () => {}, onSelect = () => {
   ui.loopBox.addEventListener("change", () => setLoop(ui.loopBox.checked));
   ui.speed.addEventListener("change", () => setSpeed(Number(ui.speed.value)));
   ui.view.addEventListener("change", () => stage.setView(ui.view.value));
+  ui.ghost.addEventListener("change", () => setGhost(ui.ghost.value || null));
+  ui.besideBox.addEventListener("change", () => stage.setGhostBeside(ui.besideBox.checked));
   ui.followBox.addEventListener("change", () => stage.setFollow(ui.followBox.checked));
   // The root outlives the player (dispose empties it), so its listeners go with one abort().
   const rootListeners = new AbortController();
@@ -158,6 +163,65 @@ export function createPlayer(root, { onJointClick = () => {}, onSelect = () => {
     ui.speed.value = String(rate);
   }
 
+  // --- the ghost: another version or variation drawn with the dance, to compare before keeping ----
+
+  const ghostMotions = new Map(); // url -> Promise of the decoded payload (insertion order = age)
+  const ghost = { id: null, shown: null, request: 0 };
+
+  function loadGhostMotion(url) {
+    const key = new URL(url, document.baseURI).href;
+    if (!ghostMotions.has(key)) {
+      const motion = fetch(key)
+        .then((response) => {
+          if (!response.ok) throw new Error(`HTTP ${response.status}`);
+          return response.json();
+        })
+        .then(decodePayload);
+      motion.catch(() => ghostMotions.delete(key)); // a failed fetch is tried again next time
+      ghostMotions.set(key, motion);
+      if (ghostMotions.size > GHOST_CACHE) ghostMotions.delete(ghostMotions.keys().next().value);
+    }
+    return ghostMotions.get(key);
+  }
+
+  /** Show the offered ghost ``id`` (null or an id not offered: none); resolves once it is drawn. */
+  function setGhost(id) {
+    const option = dance ? dance.ghosts.find((g) => g.id === id) : null;
+    const request = ++ghost.request; // a later choice wins over a slow fetch
+    ghost.id = option ? option.id : null;
+    ui.ghost.value = ghost.id || "";
+    if (!option) {
+      stage.setGhost(null);
+      ghost.shown = null;
+      return Promise.resolve(null);
+    }
+    return loadGhostMotion(option.url).then(
+      (motion) => {
+        if (request !== ghost.request) return ghost.shown;
+        if (motion.joints !== dance.joints) throw new Error(`it has ${motion.joints} joints, not ${dance.joints}`);
+        stage.setGhost(motion);
+        ghost.shown = option.id;
+        return ghost.shown;
+      },
+    ).catch((err) => {
+      if (request !== ghost.request) return ghost.shown;
+      showMessage(`Cannot show ${option.label}: ${err.message}`);
+      ghost.id = ghost.shown = null;
+      ui.ghost.value = "";
+      stage.setGhost(null);
+      return null;
+    });
+  }
+
+  /** The ghost menu for a new dance: its options, keeping the chosen ghost while it is offered. */
+  function offerGhosts() {
+    ui.ghost.replaceChildren();
+    ui.el("option", "", ui.ghost, { value: "", textContent: "none" });
+    for (const g of dance.ghosts) ui.el("option", "", ui.ghost, { value: g.id, textContent: g.label });
+    ui.ghostTools.forEach((node) => (node.hidden = dance.ghosts.length === 0));
+    setGhost(ghost.id);
+  }
+
   function showMessage(text) {
     ui.message.textContent = text;
     ui.message.hidden = !text;
@@ -185,6 +249,7 @@ export function createPlayer(root, { onJointClick = () => {}, onSelect = () => {
       timeline.setSelection(dance.selection);
       stage.setDance(dance);
       stage.setHighlighted(dance.keptJoints.filter((j) => dance.selectable.has(j)));
+      offerGhosts();
       shown = { frame: -1, time: -1, playing: null };
       if (dance.id !== null) root.dataset.dance = String(dance.id);
       root.dataset.ready = "1";
@@ -205,6 +270,13 @@ export function createPlayer(root, { onJointClick = () => {}, onSelect = () => {
       stage.setView(name);
       ui.view.value = stage.view;
     },
+    setGhost(id) {
+      return setGhost(id || null);
+    },
+    setGhostBeside(on) {
+      ui.besideBox.checked = Boolean(on);
+      stage.setGhostBeside(Boolean(on));
+    },
     state() {
       const time = clock.time();
       return {
@@ -221,6 +293,8 @@ export function createPlayer(root, { onJointClick = () => {}, onSelect = () => {
         loop: loop.on,
         speed: Number(ui.speed.value),
         view: stage.view,
+        ghost: ghost.shown, // the id of the ghost drawn now, or null
+        ghostBeside: ui.besideBox.checked,
       };
     },
     jointScreenPosition(index) {
@@ -292,9 +366,18 @@ function buildDom(root) {
   const viewLabel = el("label", "dm-view", tools, { title: "Camera: free orbit, or from the front, side or top" });
   viewLabel.append("view ");
   const view = el("select", "", viewLabel); // options added once the stage says which views it has
+  const ghostLabel = el("label", "dm-ghost", tools, {
+    title: "Draw another variation or version see-through with this one, to compare (adds no version)",
+  });
+  ghostLabel.append("ghost ");
+  const ghost = el("select", "", ghostLabel);
+  const [beside, besideBox] = toggle("dm-ghost-beside", "beside", "Draw the ghost a metre to the side");
+  const ghostTools = [ghostLabel, beside];
+  ghostTools.forEach((node) => (node.hidden = true)); // until a dance offers a ghost
   const [follow, followBox] = toggle("dm-follow", "follow", "Keep the camera on the dancer", true);
   return {
-    el, stage, empty, message, timelineBox, play, audio, time, tools, speed, loopBox, view, follow, followBox,
+    el, stage, empty, message, timelineBox, play, audio, time, tools, speed, loopBox, view, ghost, besideBox,
+    ghostTools, follow, followBox,
   };
 }
 
