@@ -1,4 +1,4 @@
-"""Command line: ``python -m dancemosaic {prepare,evaluate} ...``.
+"""Command line: ``python -m dancemosaic {prepare,train,generate,open-project,evaluate} ...``.
 
 Errors that the user can fix (a missing folder, a broken file) end with a one-line message and
 exit status 2, never a traceback.
@@ -123,6 +123,34 @@ def generate(args: argparse.Namespace) -> None:
             bar.close()
     for path in export.write_all(dance, args.out, Path(args.song).stem):
         print(path)
+    if args.project:  # the studio opens it, to edit the dance further
+        from dancemosaic.studio.project import write_project
+        from dancemosaic.studio.session import History
+
+        history = History()
+        history.push(dance, f"Generate: {request.text} (seed {args.seed})")
+        print(write_project(history, Path(args.out) / f"{Path(args.song).stem}-project.zip"))
+
+
+def open_project(args: argparse.Namespace) -> None:
+    """List a project file's versions and export one of them (default: its current version)."""
+    import tempfile
+
+    from dancemosaic import export
+    from dancemosaic.studio.project import read_project
+
+    with tempfile.TemporaryDirectory() as songs:
+        history = read_project(args.project, songs).history
+        for i, version in enumerate(history.versions):
+            mark = "*" if i == history.current else " "
+            print(f"{mark}{i + 1:>3}  {version.dance.duration:6.1f} s  {version.label}")
+        index = history.current if args.version is None else args.version - 1
+        if not 0 <= index < len(history.versions):
+            raise ValueError(f"there is no version {args.version}; the project has 1-{len(history.versions)}")
+        dance = history.versions[index].dance
+        stem = f"{Path(dance.song).stem if dance.song else 'dance'}-v{index + 1}"
+        for path in export.write_all(dance, args.out, stem, tuple(args.formats)):
+            print(path)
 
 
 def evaluate(args: argparse.Namespace) -> None:
@@ -176,7 +204,14 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--beat-steps", type=int, default=25, help="beat refinement steps (0: off)")
     gen.add_argument("--duration", type=float, default=None, help="seconds (default: the whole song)")
     gen.add_argument("--checkpoint", type=Path, default=None, help="default: the starter checkpoint")
+    gen.add_argument("--project", action="store_true", help="also write a project file the studio opens")
     gen.set_defaults(run=generate)
+    op = commands.add_parser("open-project", help="list a studio project's versions and export one")
+    op.add_argument("project", type=Path, help="a project file (.zip) saved by the studio")
+    op.add_argument("--out", type=Path, default=Path("out"), help="output folder")
+    op.add_argument("--version", type=int, default=None, help="which version (default: the current one)")
+    op.add_argument("--formats", nargs="+", default=["npz", "bvh", "json"], help="npz bvh json glb pkl")
+    op.set_defaults(run=open_project)
     tr = commands.add_parser("train", help="train (or resume) the model stage by stage")
     tr.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="the prepared corpus cache")
     tr.add_argument("--out", type=Path, default=Path("runs/starter"), help="where stages are saved")

@@ -153,3 +153,20 @@ def test_joints_are_taken_as_the_page_writes_them_or_with_underscores(server):
         Exception, match="joints: unknown joints \\['left hop'\\]; pick from pelvis, left hip"
     ):
         client.predict("1-3", joints=["left hop"], steps=1, api_name="/edit")
+
+
+def test_a_project_saved_by_one_client_opens_in_another(server, tmp_path):
+    url, song, _ = server
+    first = Client(url, verbose=False)
+    first.predict(handle_file(str(song)), "a person dances salsa", steps=2, api_name="/generate")
+    made = first.predict("1-3", text="a person jumps", steps=2, api_name="/edit")
+    saved = first.predict(api_name="/save_project")
+    assert Path(saved).name == "song-project.zip"
+    second = Client(url, verbose=False)
+    opened = second.predict(handle_file(saved), api_name="/open_project")
+    assert opened["versions"] == made["versions"] and opened["version"] == 2 and opened["can_undo"]
+    assert opened["segments"] == made["segments"]
+    assert second.predict(api_name="/undo")["version"] == 1
+    (tmp_path / "x.zip").write_bytes(b"not a zip")
+    with pytest.raises(Exception, match="not a DanceMosaic project file"):
+        second.predict(handle_file(str(tmp_path / "x.zip")), api_name="/open_project")

@@ -329,6 +329,21 @@ class Actions:
         with session.lock:
             return str(self.studio.export(session, fmt, _report(progress)))
 
+    @page_errors
+    def save_project(self, request: gr.Request) -> str:
+        """The whole session as one project file, for the Download box."""
+        session = self.session(request)
+        with session.lock:
+            return str(self.studio.save_project(session))
+
+    @page_errors
+    def open_project(self, project: str | None, request: gr.Request) -> tuple:
+        """Add an uploaded project file's versions to the session; its current one shows."""
+        path = self.uploads.check(project, "the project file")
+        if path is None:
+            raise ValueError("choose a project file (.zip) saved by DanceMosaic Studio")
+        return self.run(request, lambda s: self.studio.open_project(s, path))
+
     @staticmethod
     def player_event(event: gr.EventData, segments: str, joints: list[str]) -> tuple[str, list[str]]:
         """A timeline selection fills the segment box; a joint click toggles it in the picker."""

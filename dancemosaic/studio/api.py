@@ -9,6 +9,8 @@ version list.
     client.predict(handle_file("song.wav"), "a person dances salsa", api_name="/generate")
     client.predict("4-8", "a person jumps", api_name="/edit")
     client.predict("bvh", api_name="/export")   # -> a local path to the downloaded file
+    client.predict(api_name="/save_project")      # -> the whole session as a project file (.zip)
+    client.predict(handle_file("song-project.zip"), api_name="/open_project")
 """
 
 from __future__ import annotations
@@ -110,8 +112,21 @@ def register(actions: Actions) -> None:
         with session.lock:
             return gr.FileData(path=str(studio.export(session, fmt)))
 
+    def save_project(request: gr.Request) -> gr.FileData:
+        """This session as one project file: every version, the songs, the history tree."""
+        session = actions.session(request)
+        with session.lock:
+            return gr.FileData(path=str(studio.save_project(session)))
+
+    def open_project(project: gr.FileData, request: gr.Request) -> dict[str, Any]:
+        """Add a project file's versions to this session; its current version becomes current."""
+        path = actions.uploads.check(project, "the project file")
+        if path is None:
+            raise ValueError("give a project file (.zip) saved by DanceMosaic Studio")
+        return call(request, lambda s: studio.open_project(s, path))
+
     # user_errors: a bad argument, of any endpoint, is a message the caller reads
     for fn in (generate, edit, extend):
         gr.api(user_errors(fn), api_name=fn.__name__, concurrency_id=ENGINE_LANE, concurrency_limit=1)
-    for fn in (undo, redo, pick, history, export):
+    for fn in (undo, redo, pick, history, export, save_project, open_project):
         gr.api(user_errors(fn), api_name=fn.__name__)

@@ -28,6 +28,7 @@ from dancemosaic.mocap import import_bvh
 from dancemosaic.rhythm import BeatOptions
 from dancemosaic.sampling import SamplingOptions
 from dancemosaic.studio.gpu import gpu
+from dancemosaic.studio.project import read_project, write_project
 from dancemosaic.studio.session import Session
 from dancemosaic.timing import FPS
 
@@ -297,6 +298,33 @@ class Studio:
                 report = with_estimate(progress) if progress is not None else None
                 return render.video(dance, path, dance.song, progress=report)
             return export.write(dance, path)
+
+    def save_project(self, session: Session) -> Path:
+        """The whole session (every version, the history tree, the songs) as one project file."""
+        stem = Path(session.history.dance.song).stem if session.history.dance.song else "dance"
+        with disk_errors("the project file"):
+            return write_project(session.history, session.export_folder() / f"{stem}-project.zip")
+
+    def open_project(self, session: Session, path: str | Path) -> Dance:
+        """Add a project file's versions to the session (nothing it holds is dropped); its current
+        version becomes current. Versions another checkpoint made get this model's tokens for
+        their motion (their motion stays exactly as it was)."""
+        session.history.check_room()
+        engine = self.engine
+        tokens = engine.model.config.tokenizer
+        model = (engine.checkpoint_id, tokens.num_quantizers, tokens.codebook_size)
+        with disk_errors("the project's songs"):
+            project = read_project(path, session.folder / "songs", model)
+        history = project.history
+        for i, version in enumerate(history.versions):
+            dance = version.dance
+            if dance.checkpoint != engine.checkpoint_id:
+                codes = engine.dance_from_motion(dance.motion, "a dance").codes
+                dance = replace(dance, codes=codes, checkpoint=engine.checkpoint_id)
+                history.versions[i] = replace(version, dance=dance)
+        session.history.adopt(history)
+        session.candidates = ()
+        return session.history.dance
 
     def _record(
         self, session: Session, make: Callable[[int, Progress], Dance], controls: Controls, label: str,

@@ -93,6 +93,20 @@ class History:
         self._visit(index)
         return self.dance
 
+    def adopt(self, other: History) -> None:
+        """Add every version of ``other`` (an opened project) after this history's own, its tree
+        kept; its first version follows the current one (Undo goes back there) and its current
+        version becomes current."""
+        if other.current is None:
+            return
+        self.check_room(len(other.versions))
+        offset, before = len(self.versions), self.current
+        for version in other.versions:
+            parent = before if version.parent is None else version.parent + offset
+            self.versions.append(Version(version.dance, version.label, parent))
+        self.next_child.update({p + offset: c + offset for p, c in other.next_child.items()})
+        self._visit(other.current + offset)
+
     @property
     def can_undo(self) -> bool:
         return self.current is not None and self.versions[self.current].parent is not None

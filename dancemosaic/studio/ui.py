@@ -161,6 +161,8 @@ def _studio(actions: Actions, demo_folder: Path) -> tuple[gr.BrowserState, list]
     keep.click(actions.pick, candidates, view, **private)
     render = {"concurrency_id": "render", "concurrency_limit": 2, "api_visibility": "private"}
     export["button"].click(actions.export, export["format"], export["file"], **render)
+    export["save"].click(actions.save_project, None, export["file"], **private)
+    export["open"].upload(actions.open_project, export["open"], view, **private)
     picks = [edit["segments"], edit["joints"]]
     player.select(actions.player_event, picks, picks, **private)
     edit["segments"].change(None, edit["segments"], None, js=SET_SELECTION_JS)
@@ -229,4 +231,11 @@ def _export_tab() -> dict:
         fmt = gr.Radio([(label, key) for key, label in EXPORT_LABELS.items()], value="bvh", label="Format")
         button = gr.Button("Export the current version", elem_id="dm-export")
         file = gr.File(label="Download", elem_id="dm-export-file")
-    return {"format": fmt, "button": button, "file": file}
+        with gr.Row():
+            save = gr.Button(
+                "Save the project: every version, the songs, the history", elem_id="dm-save-project"
+            )
+            opened = gr.File(
+                label="Open a project file (.zip)", file_types=[".zip"], elem_id="dm-open-project"
+            )
+    return {"format": fmt, "button": button, "file": file, "save": save, "open": opened}
