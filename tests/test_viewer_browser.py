@@ -338,8 +338,9 @@ def test_loop_restarts_a_selection_that_ends_with_the_dance(site, plain_browser)
         page.locator(".dm-play").click()
         samples = record(page, 1500)
         times = [t for t, _, _ in samples]
-        assert samples[-1][2], "playback stopped at the dance's end instead of looping"
-        assert any(b < a - 0.5 for a, b in zip(times, times[1:], strict=False)), times
+        # Stopped at the end, the clock would stay there: no wrap, and not playing from then on.
+        assert any(b < a - 0.5 for a, b in zip(times, times[1:], strict=False)), samples
+        assert sum(playing for *_, playing in samples) >= 0.9 * len(samples), samples
         assert min(times) >= 3.0 - 0.02
         assert errors == []
 

@@ -17,6 +17,11 @@ export class AudioClock {
     return !this.audio.paused && !this.audio.ended;
   }
 
+  /** True from the moment currentTime is set until the seek completes (before any "seeking" event). */
+  seeking() {
+    return this.audio.seeking;
+  }
+
   play() {
     // play() rejects when autoplay is refused; the user can still press the audio's own button.
     this.audio.play().catch(() => {});
@@ -64,6 +69,10 @@ export class InternalClock {
 
   playing() {
     return this.startedAt !== null && this.time() < this.duration;
+  }
+
+  seeking() {
+    return false; // its seeks are instant
   }
 
   play() {

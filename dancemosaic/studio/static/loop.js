@@ -2,7 +2,9 @@
 // the clock jumps back to the range's start (for the song's <audio> clock that is a seek). Play
 // pressed outside every range starts at the next range, so "loop" always plays the selection.
 
-const MAX_STEP = 1.0; // s: a larger jump between two animation frames is a seek by the user, not play
+// s: a larger jump between two animation frames is no playback (a seek the clock did not report, or
+// a tab that slept); seeks themselves are told apart by clock.seeking() and seeked().
+const MAX_STEP = 5.0;
 
 export class SelectionLoop {
   /** ranges(): the selected [[start, end], ...] in seconds, sorted (the timeline's selection). */
@@ -18,14 +20,19 @@ export class SelectionLoop {
   }
 
   /**
-   * Called every animation frame with the clock's time; returns the time to show. Wraps when the
+   * Called every animation frame; reads the clock and returns the time to show. Wraps when the
    * previous frame was playing inside a range and this one has reached (or passed) its end; a
    * clock that stopped there (the song or the dance ended) is started again.
    */
-  step(clock, time) {
+  step(clock) {
+    // Playing is read before the time: read after, a clock that reaches the end between the two
+    // reads would count this frame as stopped short of the end, and the loop would never wrap.
+    const playing = clock.playing();
+    const time = clock.time();
     const last = this.last;
-    this.last = { time, playing: clock.playing() };
-    if (!this.on || !last || !last.playing || time - last.time < 0 || time - last.time > MAX_STEP) return time;
+    this.last = clock.seeking() ? null : { time, playing }; // mid-seek: the next frame starts afresh
+    if (!this.on || !last || !this.last || !last.playing) return time;
+    if (time - last.time < 0 || time - last.time > MAX_STEP) return time;
     const range = this.ranges().find(([a, b]) => last.time >= a && last.time < b);
     if (!range || time < range[1]) return time;
     clock.seek(range[0]);

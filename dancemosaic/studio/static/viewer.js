@@ -69,7 +69,7 @@ export function createPlayer(root, { onJointClick = () => {}, onSelect = () => {
   function tick() {
     rafId = requestAnimationFrame(tick);
     if (dance) {
-      const time = loop.step(clock, clock.time());
+      const time = loop.step(clock);
       const frame = frameAt(time);
       stage.showFrame(frame);
       if (frame !== shown.frame) root.dataset.frame = String(frame);
