@@ -16,22 +16,24 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dancemosaic import checkpoint, music
+from dancemosaic import checkpoint, instructions, music
 from dancemosaic.config import ModelConfig
 from dancemosaic.dance import Dance, Edit, PoseTarget, Request, Segment
-from dancemosaic.editing import Signals, fill, refine_beats_span, refine_span
+from dancemosaic.editing import CONTEXT_TOKENS, Signals, fill, refine_beats_span, refine_span
 from dancemosaic.model import DanceModel
 from dancemosaic.motion import Motion, resample
 from dancemosaic.refine import RefineOptions
-from dancemosaic.representation import features_to_motion, motion_to_features
+from dancemosaic.representation import features_to_motion, features_to_rotations_root, motion_to_features
 from dancemosaic.sampling import SamplingOptions
 from dancemosaic.splice import BLEND_FRAMES, joint_drift, splice
+from dancemosaic.steering import SteerOptions, steer_codes
 from dancemosaic.text import load_text_encoder
 from dancemosaic.timing import FPS, FRAMES_PER_TOKEN, frames_to_tokens, seconds_to_frames
 
 log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
 DEFAULT_OPTIONS = SamplingOptions()
+DEFAULT_STEER = SteerOptions()
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "assets" / "checkpoints" / "starter"
 
 
@@ -121,6 +123,85 @@ class DanceEngine:
             dance.segments, Segment(edit.start, frames / FPS if edit.end * FPS >= frames else edit.end, text)
         )
         return self._spliced(dance, edit, codes, frames, segments)
+
+    def instruct(
+        self,
+        dance: Dance,
+        start: float,
+        end: float,
+        instruction: str,
+        seed: int = 0,
+        options: SamplingOptions = DEFAULT_OPTIONS,
+        steer: SteerOptions = DEFAULT_STEER,
+    ) -> tuple[Dance, str]:
+        """Edit [start, end) seconds of ``dance`` by description ("raise the arms and spin"):
+        the dance and what was measured (``instructions.summary``).
+
+        Parts of the instruction that are no known effect regenerate the span with them as its
+        prompt. Token effects steer the span's tokens towards their objective (``steering.py``)
+        and carry the change onto the current motion; motion effects are exact operations on it;
+        the result is spliced into the old dance (nothing moves outside the span, and when only
+        some joints may move, the others stay exactly where they were)."""
+        parsed = instructions.parse(instruction)
+        first, last = seconds_to_frames(start), min(seconds_to_frames(end), dance.motion.num_frames)
+        if last - first < FPS // 2:
+            raise ValueError(
+                f"the segment {start:g}-{end:g} s must lie inside the dance (0-{dance.duration:.1f} s) "
+                "and last at least 0.5 s"
+            )
+        current = dance
+        if parsed.unknown:
+            current = self.edit(dance, Edit(start, end, " and ".join(parsed.unknown), (), seed), options)
+        codes, motion = current.codes, current.motion
+        steered = tuple(e for e in parsed.effects if e.method == "tokens")
+        if steered:
+            codes, motion = self._steer(codes, motion, first, last, steered, steer)
+        for effect in parsed.effects:
+            if effect.method == "motion":
+                motion = instructions.OPERATIONS[effect.name](motion, first, last)
+        moving = instructions.moving_joints(parsed.effects) if not parsed.unknown else None
+        kept = () if moving is None else tuple(j for j in range(22) if j not in moving)
+        joined = splice(dance.motion, motion, first, last, kept)
+        text = " and ".join([e.prompt for e in parsed.effects] + list(parsed.unknown))
+        edit = Edit(first / FPS, last / FPS, text, (), seed)
+        segments = _segments(dance.segments, Segment(edit.start, edit.end, text))
+        blends = tuple((a / FPS, b / FPS) for a, b in joined.blends)
+        result = Dance(
+            joined.motion, codes, segments, dance.song, edit, self.checkpoint_id, dance, blends=blends
+        )
+        measured = instructions.outcomes(parsed.effects, dance.motion, joined.motion, first, last)
+        return result, instructions.summary(measured, parsed.unknown)
+
+    def _steer(
+        self, codes: torch.Tensor, motion: Motion, first: int, last: int,
+        effects: tuple[instructions.Effect, ...], options: SteerOptions,
+    ) -> tuple[torch.Tensor, Motion]:  # fmt: skip
+        """Steer the tokens of frames [first, last) towards the effects, in a window with
+        CONTEXT_TOKENS of kept context each side, and carry the change (steered decoding against
+        the tokens' own decoding) onto ``motion``: its details outside the effect stay as they were."""
+        tokens = (first // FRAMES_PER_TOKEN, frames_to_tokens(last))
+        window = (max(0, tokens[0] - CONTEXT_TOKENS), min(len(codes), tokens[1] + CONTEXT_TOKENS))
+        offset = window[0] * FRAMES_PER_TOKEN
+        frames = min((window[1] - window[0]) * FRAMES_PER_TOKEN, motion.num_frames - offset)
+        keep = torch.ones(1, window[1] - window[0], dtype=torch.bool)
+        keep[0, tokens[0] - window[0] : tokens[1] - window[0]] = False
+        start_codes = codes[window[0] : window[1]][None].to(self.device)
+        tokenizer = self.model.tokenizer
+        with self._lock:
+            with torch.no_grad():
+                features = tokenizer.decode(start_codes)[0, :frames].float()
+            rotations, root = features_to_rotations_root(features, FPS)
+            objective = instructions.objective(effects, rotations, root, slice(first - offset, last - offset))
+            new_codes = steer_codes(tokenizer, start_codes, keep.to(self.device), frames, objective, options)
+        before, after = (self._decode(c[0].cpu(), frames) for c in (start_codes, new_codes))
+        span = slice(first - offset, last - offset)
+        rotations, root = motion.rotations.clone(), motion.root.clone()
+        change = after.rotations[span] @ before.rotations[span].transpose(-1, -2)
+        rotations[first:last] = change.to(rotations) @ rotations[first:last]
+        root[first:last] += (after.root[span] - before.root[span]).to(root)
+        codes = codes.clone()
+        codes[window[0] : window[1]] = new_codes[0].cpu()
+        return codes, Motion(rotations, root, motion.fps)
 
     def dance_from_motion(self, motion: Motion, text: str, song: str | Path | None = None) -> Dance:
         """Start from an existing motion (an uploaded BVH, a dataset clip): tokenise it."""

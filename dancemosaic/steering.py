@@ -1,0 +1,97 @@
+"""Token steering towards a described effect: inference-time optimisation of a window's tokens
+so that their decoded motion (local rotations and root) minimises an objective
+(``instructions.objective``), every network frozen. The machinery is the beat refinement's
+(``rhythm.py``): Adam on the quantised latent, straight through the re-quantisation (the forward
+pass decodes the codes it will end with), a proximity term that keeps the latent near its start,
+and kept tokens returned exactly. The best codes seen (lowest objective) are returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from dancemosaic.refine import quantize
+from dancemosaic.representation import features_to_rotations_root
+from dancemosaic.timing import FPS
+from dancemosaic.tokenizer import MotionTokenizer
+
+Objective = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (rotations, root) -> (B,)
+
+
+@dataclass(frozen=True)
+class SteerOptions:
+    """``steps`` Adam steps of relative size ``eta``; ``proximity`` weighs staying near the start."""
+
+    steps: int = 80
+    eta: float = 0.1
+    proximity: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.steps < 0:
+            raise ValueError(f"steps={self.steps} must be >= 0")
+        if not self.eta > 0 or self.proximity < 0:
+            raise ValueError("eta must be > 0 and proximity >= 0")
+
+
+def steer_codes(
+    tokenizer: MotionTokenizer,
+    codes: torch.Tensor,
+    keep: torch.Tensor,
+    frames: int,
+    objective: Objective,
+    options: SteerOptions = SteerOptions(),
+    progress: Callable[[float], None] | None = None,
+) -> torch.Tensor:
+    """Codes (1, L, Q) of a window -> steered codes (1, L, Q); tokens where ``keep`` (1, L) is True
+    come back exactly. The codes come back unchanged when steering does not lower the objective."""
+    if options.steps == 0 or keep.all():
+        return codes
+    with torch.no_grad():
+        start = tokenizer.quantizer.decode_codes(codes)  # (1, L, D)
+    editable = ~keep[..., None]
+    latent = start.clone().requires_grad_(True)
+    scale = float(start.pow(2).mean().sqrt().clamp_min(1e-6))
+    optimizer = torch.optim.Adam([latent], lr=options.eta * scale)
+    report = progress or (lambda fraction: None)
+    best, best_loss = codes, float(_loss(tokenizer, codes, frames, objective))
+    with torch.enable_grad():
+        for step in range(options.steps):
+            with torch.no_grad():
+                snapped_codes = _snap(tokenizer, latent, codes, keep)
+                snapped = tokenizer.quantizer.decode_codes(snapped_codes)
+            effect = objective(*_decoded(tokenizer, latent + (snapped - latent).detach(), frames))
+            if (
+                float(effect.detach()) < best_loss
+            ):  # the loss of the snapped codes, before this step moves them
+                best, best_loss = snapped_codes, float(effect.detach())
+            loss = effect + options.proximity * (latent - start).pow(2).mean() / scale**2
+            (grad,) = torch.autograd.grad(loss.sum(), latent)
+            latent.grad = grad * editable  # kept rows get zero steps from Adam
+            optimizer.step()
+            report((step + 1) / options.steps)
+    with torch.no_grad():
+        final = _snap(tokenizer, latent, codes, keep)
+        if float(_loss(tokenizer, final, frames, objective)) < best_loss:
+            best = final
+    return best
+
+
+def _snap(
+    tokenizer: MotionTokenizer, latent: torch.Tensor, codes: torch.Tensor, keep: torch.Tensor
+) -> torch.Tensor:
+    return torch.where(keep[..., None], codes, quantize(tokenizer, latent))
+
+
+def _loss(tokenizer: MotionTokenizer, codes: torch.Tensor, frames: int, objective: Objective) -> torch.Tensor:
+    with torch.no_grad():
+        return objective(*_decoded(tokenizer, tokenizer.quantizer.decode_codes(codes), frames)).sum()
+
+
+def _decoded(
+    tokenizer: MotionTokenizer, latent: torch.Tensor, frames: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, L, D) latent -> local rotations (B, frames, 22, 3, 3) and root (B, frames, 3), differentiable."""
+    return features_to_rotations_root(tokenizer.decode_latent(latent)[:, :frames], FPS)

@@ -1,0 +1,101 @@
+"""Edits by description on a tiny random engine: each instruction's measured effect goes the way
+it says by its stated amount, nothing outside the span moves, the joints an effect may not move
+stay put, unknown instructions fall back to the prompt and say so, and instructions combine."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from dancemosaic import instructions
+from dancemosaic.dance import Dance, Request
+from dancemosaic.sampling import SamplingOptions
+from dancemosaic.skeleton import JOINT_INDEX
+from dancemosaic.splice import joint_drift
+
+FAST = SamplingOptions(steps=2, refine_steps=5)
+SPAN = (2.0, 5.0)
+FRAMES = slice(60, 150)
+
+
+@pytest.fixture(scope="module")
+def dance(engine) -> Dance:
+    return engine.generate(Request("a person dances", duration=8.0, seed=3), FAST)
+
+
+def wrists_over_neck(dance: Dance) -> float:
+    """Mean wrist height over the neck in the span, computed here without the module's measures."""
+    joints = dance.motion.joints()[FRAMES]
+    wrists = joints[:, [JOINT_INDEX["left_wrist"], JOINT_INDEX["right_wrist"]], 1].mean(-1)
+    return float((wrists - joints[:, JOINT_INDEX["neck"], 1]).mean())
+
+
+def outside_drift(old: Dance, new: Dance) -> float:
+    moved = (new.motion.joints() - old.motion.joints()).norm(dim=-1)
+    return float(torch.cat([moved[: FRAMES.start], moved[FRAMES.stop :]]).max())
+
+
+def test_parsing_finds_synonyms_combinations_and_unknown_parts():
+    parsed = instructions.parse("Please raise your arms, then spin and do the robot!")
+    assert [e.name for e in parsed.effects] == ["raise the arms", "spin"]
+    assert parsed.unknown == ("do the robot",)
+    assert [e.name for e in instructions.parse("more energy & slow down").effects] == [
+        "bigger movements", "slower",
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="contradict"):
+        instructions.parse("faster and slower")
+    with pytest.raises(ValueError, match="raise the arms"):
+        instructions.parse(" , ")
+
+
+# A random tiny tokenizer (2 x 32 codes) cannot decode every effect in full: for these it gets
+# part of the way, and the engine must say so rather than claim it.
+PARTLY = {"raise the arms": 0.05, "lower the stance": 0.01, "travel more": 0.1, "stay in place": 0.1}
+SPAN_FRAMES = (FRAMES.start, FRAMES.stop)
+
+
+@pytest.mark.parametrize("name", [effect.name for effect in instructions.EFFECTS])
+def test_each_instruction_goes_its_way_says_what_it_measured_and_moves_nothing_outside(engine, dance, name):
+    edited, message = engine.instruct(dance, *SPAN, name, seed=1)
+    effect = instructions.BY_NAME[name]
+    (outcome,) = instructions.outcomes((effect,), dance.motion, edited.motion, *SPAN_FRAMES)
+    assert message == str(outcome)  # the page shows the figure measured on the final motion
+    if name in PARTLY:
+        assert effect.sign * (outcome.change - effect.ratio) >= PARTLY[name]
+        assert outcome.reached == ("NOT reached" not in message)
+    else:
+        assert outcome.reached, message
+    assert outside_drift(dance, edited) <= 1e-3
+    assert edited.parent is dance and edited.segments[1].text == effect.prompt
+
+
+def test_arms_go_up_and_down_as_asked_and_the_rest_of_the_body_stays(engine, dance):
+    before = wrists_over_neck(dance)
+    raised, _ = engine.instruct(dance, *SPAN, "raise the arms")
+    lowered, message = engine.instruct(raised, *SPAN, "arms lower")  # turn after turn
+    assert wrists_over_neck(raised) >= before + 0.05
+    assert wrists_over_neck(lowered) <= wrists_over_neck(raised) - 0.10, message
+    still = [j for j in range(22) if j not in instructions.ARMS]
+    assert joint_drift(dance.motion, raised.motion, still, 0, dance.motion.num_frames).max() <= 1e-4
+    assert joint_drift(dance.motion, raised.motion, instructions.WRISTS, *SPAN_FRAMES).max() > 0.1
+
+
+def test_an_unknown_instruction_falls_back_to_the_prompt_and_says_so(engine, dance):
+    edited, message = engine.instruct(dance, *SPAN, "do the robot", seed=2)
+    assert "not a measurable instruction: 'do the robot'" in message and "prompt" in message
+    assert edited.segments[1].text == "do the robot"
+    moved = (edited.motion.joints() - dance.motion.joints()).norm(dim=-1)
+    assert moved[FRAMES].max() > 0.05 and outside_drift(dance, edited) <= 1e-3
+
+
+def test_instructions_combine(engine, dance):
+    edited, message = engine.instruct(dance, *SPAN, "jump and spin", seed=1)
+    effects = tuple(instructions.BY_NAME[n] for n in ("jump", "spin"))
+    results = instructions.outcomes(effects, dance.motion, edited.motion, *SPAN_FRAMES)
+    assert all(r.reached for r in results), message
+    assert message.count(" reached)") == 2 and outside_drift(dance, edited) <= 1e-3
+
+
+def test_a_span_outside_the_dance_is_refused(engine, dance):
+    with pytest.raises(ValueError, match="inside the dance"):
+        engine.instruct(dance, 9.0, 10.0, "jump")
