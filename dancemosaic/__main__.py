@@ -153,6 +153,39 @@ def open_project(args: argparse.Namespace) -> None:
             print(path)
 
 
+def instruct(args: argparse.Namespace) -> None:
+    """Dance to the song (or start from a BVH take), then edit it turn after turn by description."""
+    import re
+
+    from dancemosaic import export
+    from dancemosaic.dance import Request
+    from dancemosaic.engine import DEFAULT_CHECKPOINT, DanceEngine
+    from dancemosaic.mocap import import_bvh
+    from dancemosaic.sampling import SamplingOptions
+
+    turns = []
+    for turn in args.do:
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*-\s*(\d+(?:\.\d+)?)\s*:\s*(.+)", turn)
+        if match is None:
+            raise ValueError(
+                f"can't read --do {turn!r}: write START-END: INSTRUCTION, e.g. '4-7: raise the arms'"
+            )
+        turns.append((float(match[1]), float(match[2]), match[3]))
+    engine = DanceEngine.from_pretrained(args.checkpoint or DEFAULT_CHECKPOINT)
+    options = SamplingOptions(steps=args.steps)
+    if args.bvh:
+        dance = engine.dance_from_motion(import_bvh(args.bvh)[0], args.text, args.song)
+    else:
+        dance = engine.generate(
+            Request(args.text, song=args.song, seed=args.seed, duration=args.duration), options
+        )
+    for start, end, instruction in turns:
+        dance, said = engine.instruct(dance, start, end, instruction, args.seed, options)
+        print(f"{start:g}-{end:g} s '{instruction}'\n  " + said.replace("\n", "\n  "))
+    for path in export.write_all(dance, args.out, Path(args.song or args.bvh or "dance").stem):
+        print(path)
+
+
 def evaluate(args: argparse.Namespace) -> None:
     from dancemosaic.evaluation import reference_row, tokenizer_row
     from dancemosaic.real_evaluation import has_real_pairs
@@ -212,6 +245,18 @@ def _parser() -> argparse.ArgumentParser:
     op.add_argument("--version", type=int, default=None, help="which version (default: the current one)")
     op.add_argument("--formats", nargs="+", default=["npz", "bvh", "json"], help="npz bvh json glb pkl")
     op.set_defaults(run=open_project)
+    ins = commands.add_parser("instruct", help="dance, then edit spans by description, turn after turn")
+    ins.add_argument("song", nargs="?", default=None, help="audio file (optional with --bvh)")
+    ins.add_argument("--do", action="append", required=True, metavar="START-END: INSTRUCTION",
+                     help="a turn, e.g. '4-7: raise the arms and spin' (repeat for more turns)")  # fmt: skip
+    ins.add_argument("--text", default="a person dances", help="the dance's prompt")
+    ins.add_argument("--bvh", type=Path, default=None, help="start from this BVH take instead of generating")
+    ins.add_argument("--out", type=Path, default=Path("out"), help="output folder")
+    ins.add_argument("--seed", type=int, default=0)
+    ins.add_argument("--steps", type=int, default=10, help="decoding iterations")
+    ins.add_argument("--duration", type=float, default=None, help="seconds (default: the whole song)")
+    ins.add_argument("--checkpoint", type=Path, default=None, help="default: the starter checkpoint")
+    ins.set_defaults(run=instruct)
     tr = commands.add_parser("train", help="train (or resume) the model stage by stage")
     tr.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="the prepared corpus cache")
     tr.add_argument("--out", type=Path, default=Path("runs/starter"), help="where stages are saved")

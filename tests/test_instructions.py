@@ -4,6 +4,7 @@ stay put, unknown instructions fall back to the prompt and say so, and instructi
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -99,3 +100,21 @@ def test_instructions_combine(engine, dance):
 def test_a_span_outside_the_dance_is_refused(engine, dance):
     with pytest.raises(ValueError, match="inside the dance"):
         engine.instruct(dance, 9.0, 10.0, "jump")
+
+
+def test_the_cli_edits_turn_after_turn_and_says_what_it_measured(engine, tmp_path, capsys):
+    from dancemosaic.__main__ import main
+
+    engine.save_pretrained(tmp_path / "ckpt")
+    args = ["instruct", "--duration", "6", "--steps", "2", "--out", str(tmp_path / "out"),
+            "--checkpoint", str(tmp_path / "ckpt")]  # fmt: skip
+    assert main([*args, "--do", "1-3: jump and spin", "--do", "3-5.5: do the robot"]) == 0
+    said = capsys.readouterr().out
+    lines = said.splitlines()
+    assert lines[0] == "1-3 s 'jump and spin'" and lines[1].startswith("  jump: +") and "NOT" not in said
+    assert lines[2].startswith("  spin: +3") and lines[2].endswith("deg (target +355 deg, reached)")
+    assert "not a measurable instruction: 'do the robot'" in said
+    with np.load(tmp_path / "out" / "dance.npz", allow_pickle=False) as data:
+        assert data["joints"].shape == (180, 24, 3)
+    assert main([*args, "--do", "raise the arms"]) == 2
+    assert "write START-END: INSTRUCTION" in capsys.readouterr().err
