@@ -169,7 +169,9 @@ class DanceEngine:
         result = Dance(
             joined.motion, codes, segments, dance.song, edit, self.checkpoint_id, dance, blends=blends
         )
-        measured = instructions.outcomes(parsed.effects, dance.motion, joined.motion, first, last)
+        # Against the dance the effects were applied to: after a fallback to the prompt, that is the
+        # regenerated span (a spin adds a turn to whatever the new motion turns).
+        measured = instructions.outcomes(parsed.effects, current.motion, joined.motion, first, last)
         return result, instructions.summary(measured, parsed.unknown)
 
     def _steer(

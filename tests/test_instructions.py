@@ -118,3 +118,19 @@ def test_the_cli_edits_turn_after_turn_and_says_what_it_measured(engine, tmp_pat
         assert data["joints"].shape == (180, 24, 3)
     assert main([*args, "--do", "raise the arms"]) == 2
     assert "write START-END: INSTRUCTION" in capsys.readouterr().err
+
+
+def test_the_studio_records_an_instruction_as_a_version_that_says_what_it_measured(engine, dance, tmp_path):
+    from dancemosaic.studio.service import Controls, Studio
+    from dancemosaic.studio.session import SessionStore
+
+    session = SessionStore(tmp_path).get("test")
+    session.history.push(dance, "Generate")
+    edited, message = Studio(engine).instruct(
+        session, [(2.0, 5.0)], "spin and do the robot", Controls(seed=1)
+    )
+    assert message.startswith("2-5 s: spin: +") and "not a measurable instruction: 'do the robot'" in message
+    assert session.history.dance is edited and session.history.versions[-1].label.startswith("Instruct 'spin")
+    assert "(target +355 deg, reached)" in session.history.versions[-1].label and edited.blends
+    with pytest.raises(ValueError, match="past the dance's end"):
+        Studio(engine).instruct(session, [(7.0, 9.0)], "jump", Controls())

@@ -90,6 +90,13 @@ def register(actions: Actions) -> None:
         controls = Controls(seed, beat_steps=beat_steps)
         return call(request, lambda s: studio.extend(s, seconds, text.strip() or None, controls))
 
+    def instruct(segments: str, instruction: str, request: gr.Request, seed: int = 0) -> dict[str, Any]:
+        """Edit segments ("4-8" seconds) by description, e.g. "raise the arms and spin"; ``made_by``
+        says each effect as measured on the result (and what fell back to the prompt)."""
+        return call(
+            request, lambda s: studio.instruct(s, parse_ranges(segments), instruction, Controls(seed))
+        )
+
     def undo(request: gr.Request) -> dict[str, Any]:
         """Go back to the version the current one was made from."""
         return call(request, lambda s: s.history.undo())
@@ -126,7 +133,7 @@ def register(actions: Actions) -> None:
         return call(request, lambda s: studio.open_project(s, path))
 
     # user_errors: a bad argument, of any endpoint, is a message the caller reads
-    for fn in (generate, edit, extend):
+    for fn in (generate, edit, extend, instruct):
         gr.api(user_errors(fn), api_name=fn.__name__, concurrency_id=ENGINE_LANE, concurrency_limit=1)
     for fn in (undo, redo, pick, history, export, save_project, open_project):
         gr.api(user_errors(fn), api_name=fn.__name__)

@@ -235,6 +235,28 @@ class Studio:
 
         return self._record(session, make, controls, label, session.history.current, progress)
 
+    def instruct(
+        self, session: Session, ranges: list[tuple[float, float]], instruction: str, controls: Controls,
+    ) -> tuple[Dance, str]:  # fmt: skip
+        """Edit the selected segments by description ("raise the arms and spin"), one version for
+        all of them; the message (also in the version's label) is each effect as measured."""
+        base = session.history.dance
+        ranges = check_ranges(ranges, base.duration)
+        session.history.check_room()
+        session.rate.take()
+        dance, said, blends = base, [], []
+        for start, end in ranges:
+            dance, message = self.engine.instruct(
+                dance, start, end, instruction, controls.seed, controls.sampling()
+            )
+            said.append(f"{start:g}-{end:g} s: " + message.replace("\n", "; "))
+            blends += dance.blends
+        dance = replace(dance, blends=tuple(sorted(blends)))
+        message = "\n".join(said)
+        session.history.push(dance, f"Instruct '{instruction}': " + " | ".join(said))
+        session.candidates = ()
+        return dance, message
+
     def extend(
         self, session: Session, seconds: float | None, text: str | None, controls: Controls,
         progress: Progress | None = None,
