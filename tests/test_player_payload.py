@@ -33,7 +33,11 @@ def test_variations_are_offered_as_ghosts_and_only_keeping_one_adds_a_version(en
 
     studio, session = Studio(engine), SessionStore(tmp_path).get("test")
     studio.generate(session, None, "a person dances", Controls(steps=2, variations=3), duration=2.0)
-    options = views.ghost_options(session)
+
+    def offered() -> list[dict]:
+        return views.ghost_options(session, views.candidate_choices(session))
+
+    options = offered()
     assert [o["id"] for o in options] == ["c2", "c3"]  # candidate 1 is the version shown
     assert [o["label"] for o in options] == views.candidate_choices(session)[1:]
     for option, dance in zip(options, session.candidates[1:], strict=True):
@@ -43,7 +47,7 @@ def test_variations_are_offered_as_ghosts_and_only_keeping_one_adds_a_version(en
         positions = np.frombuffer(base64.b64decode(ghost["positions"]), "<i2").reshape(ghost["frames"], 24, 3)
         assert np.abs(positions / 1000.0 - dance.joints()).max() <= 0.0006
     # Looking writes each motion once (named by its content) and adds no version.
-    assert views.ghost_options(session) == options
+    assert offered() == options
     assert len(list((session.folder / "motions").iterdir())) == 2
     assert len(session.history.versions) == 1
     payload = json.loads(views.player_payload(session.history.dance, 0, ghosts=options))
@@ -51,11 +55,10 @@ def test_variations_are_offered_as_ghosts_and_only_keeping_one_adds_a_version(en
 
     studio.pick(session, 2)  # keeping one does
     assert len(session.history.versions) == 2
-    assert views.current_choice(session) == views.candidate_choices(session)[2]
-    assert [o["id"] for o in views.ghost_options(session)] == ["c1", "c2"]
+    choices = views.candidate_choices(session)
+    assert views.current_choice(session, choices) == choices[2]
+    assert [o["id"] for o in offered()] == ["c1", "c2"]
 
     # After an edit, the version it was made from is there to compare with.
     studio.edit(session, [(0.5, 1.5)], None, (), Controls(steps=2))
-    assert [(o["id"], o["label"]) for o in views.ghost_options(session)] == [
-        ("v2", "Version 2 (before this one)")
-    ]
+    assert [(o["id"], o["label"]) for o in offered()] == [("v2", "Version 2 (before this one)")]

@@ -186,12 +186,12 @@ class Actions:
         dance = history.dance if history.current is not None else None
         bas = beat_alignment(dance) if dance is not None else None
         choices = views.candidate_choices(session)
-        ghosts = views.ghost_options(session)
+        ghosts = views.ghost_options(session, choices)
         return (
             views.player_payload(dance, history.current, selection, mesh_url=self.mesh_url, ghosts=ghosts),
             views.summary(session, bas),
             views.version_rows(session),
-            gr.Radio(choices=choices, value=views.current_choice(session), visible=bool(choices)),
+            gr.Radio(choices=choices, value=views.current_choice(session, choices), visible=bool(choices)),
             gr.Button(visible=bool(choices)),  # Keep: a look at a variation adds no version
             views.beat_figure(dance, bas),
             gr.Button(interactive=history.can_undo),

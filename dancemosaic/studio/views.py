@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,9 @@ from dancemosaic.timing import FPS
 
 BEAT_SMOOTHING = 5.0  # frames: metrics.motion_beats' default, so the panel shows its curve
 FILE_ROUTE = "gradio_api/file="  # relative, so it works under a Space's or a proxy's path prefix
+# Each ghost's payload file by the dance it holds (dances never change): a page refresh then costs
+# a lookup, not re-encoding every offered motion (about 40 ms for a 3-minute dance).
+_ghost_files: dict[int, tuple[weakref.ref, Path]] = {}
 
 
 def player_payload(
@@ -90,17 +94,18 @@ def candidate_choices(session: Session) -> list[str]:
     return labels
 
 
-def current_choice(session: Session) -> str | None:
-    """The variation label of the current version, when it is one of the candidates."""
+def current_choice(session: Session, choices: list[str]) -> str | None:
+    """Of the variations' labels ``choices`` (``candidate_choices``), the current version's."""
     if session.history.current is None:
         return None
     index = next((i for i, d in enumerate(session.candidates) if d is session.history.dance), None)
-    return None if index is None else candidate_choices(session)[index]
+    return None if index is None else choices[index]
 
 
-def ghost_options(session: Session) -> list[dict]:
+def ghost_options(session: Session, choices: list[str]) -> list[dict]:
     """What the player can draw as a ghost beside the current version, to compare before one is
-    kept: the other variations of the last request and the version this one was made from.
+    kept: the other variations of the last request (labelled ``choices``, from
+    ``candidate_choices``) and the version this one was made from.
 
     Looking adds no version (only ``Studio.pick`` does). Each motion is written once into the
     session's folder, named by its content, and fetched by the player only when it is chosen, so
@@ -110,7 +115,7 @@ def ghost_options(session: Session) -> list[dict]:
         return []
     options = [
         (f"c{i + 1}", label, dance)
-        for i, (dance, label) in enumerate(zip(session.candidates, candidate_choices(session), strict=True))
+        for i, (dance, label) in enumerate(zip(session.candidates, choices, strict=True))
         if dance is not history.dance
     ]
     parent = history.versions[history.current].parent
@@ -122,11 +127,16 @@ def ghost_options(session: Session) -> list[dict]:
 
 def _motion_url(session: Session, dance: Dance) -> str:
     """URL of ``dance``'s player payload in the session folder (written on first use)."""
-    text = player_payload(dance)
-    path = session.folder / "motions" / f"{hashlib.sha1(text.encode()).hexdigest()[:20]}.json"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+    held, path = _ghost_files.get(id(dance), (None, None))
+    if held is None or held() is not dance or session.folder not in path.parents or not path.exists():
+        text = player_payload(dance)
+        path = session.folder / "motions" / f"{hashlib.sha1(text.encode()).hexdigest()[:20]}.json"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        for key in [key for key, (ref, _) in _ghost_files.items() if ref() is None]:
+            del _ghost_files[key]  # dances gone with their sessions
+        _ghost_files[id(dance)] = (weakref.ref(dance), path)
     return f"{FILE_ROUTE}{path}"
 
 
