@@ -280,6 +280,19 @@ class Actions:
         ), ranges)  # fmt: skip
 
     @page_errors
+    def instruct(
+        self, segments: str, instruction: str, seed: float | None, steps: float, text_weight: float,
+        music_weight: float, pose_weight: float, temperature: float, variations: float, beat_steps: float,
+        request: gr.Request,
+    ) -> tuple:  # fmt: skip
+        """Edit the segments by description; the version's label says each effect as measured."""
+        ranges = parse_ranges(segments)
+        controls = _controls(
+            seed, steps, text_weight, music_weight, pose_weight, temperature, variations, beat_steps
+        )
+        return self.run(request, lambda s: self.studio.instruct(s, ranges, instruction, controls), ranges)
+
+    @page_errors
     def extend(
         self, seconds: float | None, whole_song: bool, text: str, seed: float | None, steps: float,
         text_weight: float, music_weight: float, pose_weight: float, temperature: float,

@@ -148,6 +148,7 @@ def _studio(actions: Actions, demo_folder: Path) -> tuple[gr.BrowserState, list]
     edit["regenerate"].click(
         actions.regenerate, [edit["segments"], edit["text"], edit["joints"], *controls], view, **lane
     )
+    edit["instruct"].click(actions.instruct, [edit["segments"], edit["instruction"], *controls], view, **lane)
     edit["extend"].click(
         actions.extend, [edit["seconds"], gr.State(False), edit["text"], *controls], view, **lane
     )
@@ -219,11 +220,20 @@ def _edit_tab() -> dict:
             clear = gr.Button("Clear", size="sm")
         regenerate = gr.Button("Regenerate the segments", variant="primary", elem_id="dm-regenerate")
         with gr.Row():
+            instruction = gr.Textbox(
+                label="Or edit them by description: raise the arms, arms lower, jump, spin, lower the "
+                "stance, bigger / smaller movements, travel more, stay in place, faster, slower "
+                "('and' combines)",
+                placeholder="raise the arms and spin", elem_id="dm-instruction", scale=4,
+            )  # fmt: skip
+            instruct = gr.Button("Do it", elem_id="dm-instruct", scale=1)
+        with gr.Row():
             seconds = gr.Number(value=10, minimum=0.5, label="Seconds to add")
             extend = gr.Button("Extend past the end", elem_id="dm-extend")
             fill = gr.Button("Fill the whole song", elem_id="dm-fill")
     return {"segments": segments, "text": text, "joints": joints, "presets": presets, "clear": clear,
-            "regenerate": regenerate, "seconds": seconds, "extend": extend, "fill": fill}  # fmt: skip
+            "regenerate": regenerate, "instruction": instruction, "instruct": instruct, "seconds": seconds,
+            "extend": extend, "fill": fill}  # fmt: skip
 
 
 def _export_tab() -> dict:
