@@ -202,7 +202,7 @@ def evaluate(args: argparse.Namespace) -> None:
 
         rows += evaluate_real(
             args.cache, engine, seeds=args.seeds, seconds=args.seconds, copy=not args.no_copy,
-            store=args.keep_dances,
+            store=args.keep_dances, include_copied=args.include_copied,
         )  # fmt: skip
     if engine is not None and args.track_rows:
         from dancemosaic.model_evaluation import model_rows
@@ -281,6 +281,10 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "--no-copy", action="store_true", help="skip the no-copying distance (the slowest measure)"
     )
+    ev.add_argument(
+        "--include-copied", action="store_true",
+        help="keep held-out real windows that repeat training motion in the FID reference (default: novel)",
+    )  # fmt: skip
     ev.add_argument(
         "--keep-dances", type=Path, default=None,
         help="folder where generated dances are kept and reused by checkpoint, song, length and seed",

@@ -8,9 +8,12 @@ each segment (``real_rows.py``) and ``score_row`` measures them:
 - **FID_k / FID_g** against the held-out real dances, on WINDOW_SECONDS windows every second of
   the segments (FineDance protocol features). Why windows: with four real sequences a Gaussian
   over 66 kinetic dimensions has rank 3 and FID means little; 5 s windows every second give about
-  100 real samples (overlapping, so fewer independent ones), each segment weighing the same.
-  Generated dances are windowed the same way. The floor is the **real-vs-real** row: the training
-  real dances of the same styles (their first ``seconds``), windowed the same way.
+  100 real samples (overlapping, so fewer independent ones). **Novel motion only** (by default):
+  held-out windows with a training copy (``novel_reference.py``) leave the reference, and every
+  row's windows at those places of its song leave too, so each song weighs the same in a row as
+  in the reference. The floor is the **real-vs-real** row: the training real dances of the same
+  styles (their first ``seconds``), windowed the same way, each style giving windows in proportion
+  to its songs' reference windows.
 - **movement**: root-relative joint speed and pose spread of each dance divided by those of the
   real dance on the same segment (``movement.py``).
 - **BAS** (Bailando variant, 30 fps, sigma 3 frames) against two beat trackers: the project's
@@ -37,7 +40,7 @@ import librosa
 import numpy as np
 import soundfile
 
-from dancemosaic import copying, metrics, movement, music, style
+from dancemosaic import copying, metrics, movement, music, novel_reference, style
 from dancemosaic.datasets.corpus import load_index, load_joints
 from dancemosaic.datasets.dance_with_melody import style_of
 from dancemosaic.timing import FPS, HOP_LENGTH, SAMPLE_RATE, seconds_to_frames
@@ -158,6 +161,21 @@ class FeatureSet:
     def of_windows(cls, dances: Sequence[np.ndarray], hop: int = WINDOW_HOP) -> FeatureSet:
         return cls(*metrics.extract_features([w for d in dances for w in style.windows(d, hop, WINDOW)]))
 
+    @classmethod
+    def at_kept_places(cls, flat: Sequence[tuple[Segment, np.ndarray]], kept: dict[str, np.ndarray] | None):
+        """Windows (every WINDOW_HOP) of dances on segments, only where ``kept[segment]`` is True
+        (the k-th window of a dance sits where the k-th window of its segment's real dance does);
+        ``kept`` None keeps every window."""
+        windows = [
+            w
+            for segment, dance in flat
+            for k, w in enumerate(style.windows(dance, WINDOW_HOP, WINDOW))
+            if kept is None or (k < len(kept[segment.name]) and kept[segment.name][k])
+        ]
+        if not windows:
+            raise ValueError("no window of these dances lies where the reference has novel motion")
+        return cls(*metrics.extract_features(windows))
+
     def __len__(self) -> int:
         return len(self.kinetic)
 
@@ -235,30 +253,59 @@ class Context:
     classifier: style.StyleClassifier
     copy_pool: np.ndarray | None = None  # copying.training_pool; None skips the no-copying measure
     training_pool: FeatureSet | None = None  # the former protocol's pool: secondary FID only
+    kept: dict[str, np.ndarray] | None = None  # per segment, its windows in the reference (None: all)
+    reference_summary: dict | None = None  # novel_reference.reference_summary
 
 
 def build_context(
-    cache: Path, segments: list[Segment], songs: dict[str, Path], copy: bool = True, old_pool: bool = True
-) -> Context:
+    cache: Path, segments: list[Segment], songs: dict[str, Path], copy: bool = True, old_pool: bool = True,
+    include_copied: bool = False,
+) -> Context:  # fmt: skip
+    """``include_copied``: keep held-out windows that have a training copy in the reference (the
+    former protocol; optimistic for a model that memorises, see ``novel_reference.py``)."""
     from dancemosaic.evaluation import training_pool
 
     beats = {s.name: segment_beats(songs[s.name], s.frames) for s in segments}
-    reference = FeatureSet.of_windows([s.real for s in segments])
-    real_training = _balanced_training_windows(cache, segments)
-    both = FeatureSet(
-        np.concatenate([reference.kinetic, real_training.kinetic]),
-        np.concatenate([reference.geometric, real_training.geometric]),
-    )
     pool = copying.training_pool(cache) if copy else None
+    novel = novel_reference.novel_windows(
+        novel_reference.held_out_copy_distances(
+            cache, {s.name: s.real for s in segments}, WINDOW_HOP,
+            lambda: pool if pool is not None else copying.training_pool(cache),
+        )
+    )  # fmt: skip
+    kept = None if include_copied else novel
+    if kept is not None and sum(int(m.sum()) for m in kept.values()) < 2:
+        raise ValueError(
+            "fewer than 2 held-out windows have no training copy, too few for FID: evaluate longer "
+            "segments (--seconds) or include the copies (--include-copied)"
+        )
+    reference = FeatureSet.at_kept_places([(s, s.real) for s in segments], kept)
+    real_training = _balanced_training_windows(cache, segments, _windows_per_style(segments, kept))
+    everything = FeatureSet.of_windows([s.real for s in segments])
+    both = FeatureSet(
+        np.concatenate([everything.kinetic, real_training.kinetic]),
+        np.concatenate([everything.geometric, real_training.geometric]),
+    )
     old = FeatureSet(*metrics.extract_features(training_pool(cache))) if old_pool else None
     return Context(
-        segments, beats, reference, Scale.of(both), real_training, style_classifier(cache), pool, old
-    )
+        segments, beats, reference, Scale.of(both), real_training, style_classifier(cache), pool, old,
+        kept, novel_reference.reference_summary(novel, include_copied),
+    )  # fmt: skip
 
 
-def _balanced_training_windows(cache: Path, segments: list[Segment]) -> FeatureSet:
+def _windows_per_style(segments: list[Segment], kept: dict[str, np.ndarray] | None) -> dict[str, int]:
+    """How many reference windows each style's held-out songs give."""
+    counts: dict[str, int] = {}
+    for s in segments:
+        n = len(style.windows(s.real, WINDOW_HOP, WINDOW)) if kept is None else int(kept[s.name].sum())
+        counts[s.style] = counts.get(s.style, 0) + n
+    return counts
+
+
+def _balanced_training_windows(cache: Path, segments: list[Segment], weights: dict[str, int]) -> FeatureSet:
     """Windows of the first segment-length of every training real dance of the held-out styles,
-    subsampled (seeded) so that each style gives as many windows as the scarcest one."""
+    subsampled (seeded) so that the styles give windows in proportion to ``weights`` (their
+    reference windows), the style with most giving as many as the scarcest style has."""
     frames = max(s.frames for s in segments)
     entries = [
         e for e in load_index(cache)["clips"]
@@ -272,14 +319,20 @@ def _balanced_training_windows(cache: Path, segments: list[Segment]) -> FeatureS
         missing = [k for k, v in per_style.items() if not v]
         raise ValueError(f"no training real dance of style(s) {missing}: the real-vs-real row needs one")
     count = min(len(v) for v in per_style.values())
+    most = max(weights.values())
     rng = np.random.default_rng(0)
     chosen = [
         w
-        for v in per_style.values()
-        for i in sorted(rng.choice(len(v), count, replace=False))
+        for name, v in per_style.items()
+        for i in sorted(rng.choice(len(v), _share(count, weights[name], most), replace=False))
         for w in [v[i]]
     ]
     return FeatureSet(*metrics.extract_features(chosen))
+
+
+def _share(count: int, weight: int, most: int) -> int:
+    """``count`` scaled by weight / most: at least one window for a style the reference holds."""
+    return 0 if weight == 0 else max(1, round(count * weight / most))
 
 
 def score_row(
@@ -294,9 +347,13 @@ def score_row(
     everything = [d for _, d in flat]
     row: dict = {"name": name, "n_dances": len(flat)}
     if is_reference:
-        row |= {"FID_k": 0.0, "FID_g": 0.0, "FID_note": "the reference set itself: see the real-vs-real row"}
+        row |= {
+            "FID_k": 0.0,
+            "FID_g": 0.0,
+            "FID_note": "the reference set itself (its novel windows): see the real-vs-real row",
+        }
     else:
-        row |= fid_scores(FeatureSet.of_windows(everything), context.reference, context.scale)
+        row |= fid_scores(FeatureSet.at_kept_places(flat, context.kept), context.reference, context.scale)
     row |= _movement_scores(flat)
     row["BAS_librosa_beats"] = _nanmean([bas(d, context.beats[s.name].librosa) for s, d in flat])
     row["BAS_project_beats"] = _nanmean([bas(d, context.beats[s.name].project) for s, d in flat])

@@ -123,13 +123,16 @@ def sanity_dances(segments: list[Segment], probe: Callable[[np.ndarray], np.ndar
 
 def evaluate(
     cache: Path, engine: DanceEngine | None = None, seeds: int = 8, seconds: float = DEFAULT_SECONDS,
-    copy: bool = True, store: Path | None = None,
+    copy: bool = True, store: Path | None = None, include_copied: bool = False,
 ) -> list[dict]:  # fmt: skip
-    """Every row against the held-out real dances, then the sanity and target verdicts."""
+    """Every row against the held-out real dances, then the sanity and target verdicts.
+
+    ``include_copied``: the reference keeps the held-out windows that have a training copy
+    (by default only novel held-out motion is the reference: ``novel_reference.py``)."""
     segments = held_out_segments(cache, seconds)
     with tempfile.TemporaryDirectory() as folder:
         songs = {s.name: song_segment(s, Path(folder)) for s in segments}
-        context = build_context(cache, segments, songs, copy)
+        context = build_context(cache, segments, songs, copy, include_copied=include_copied)
         rows = _rows(cache, engine, segments, songs, context, seeds, store)
     named = {r["name"]: r for r in rows}
     floor = real_vs_real_row(context)
@@ -137,7 +140,7 @@ def evaluate(
     if FULL in named:
         others = [named[n] for n in (NO_MUSIC, NO_TEXT, RETRIEVAL)]
         verdicts.append(targets(named[FULL], named[REAL], floor, others))
-    return [*rows, floor, held_out_style_row(cache, context.classifier), *verdicts]
+    return [context.reference_summary, *rows, floor, held_out_style_row(cache, context.classifier), *verdicts]
 
 
 def _rows(

@@ -27,9 +27,10 @@ from tests.test_pairing import swinging_dance
 REC_FPS = 25.0
 
 
-def write_recording(folder, stem, seconds, song_seconds, nan_span=None):
-    """A swinging dance as SMPL parameters at 25 fps, 0.5 m below the floor like the real files."""
-    motion = swinging_dance(seconds, beat_period=0.5, fps=REC_FPS)
+def write_recording(folder, stem, seconds, song_seconds, nan_span=None, beat_period=0.5):
+    """A swinging dance as SMPL parameters at 25 fps, 0.5 m below the floor like the real files
+    (recordings with the same ``beat_period`` are copies of each other)."""
+    motion = swinging_dance(seconds, beat_period=beat_period, fps=REC_FPS)
     axis_angle = rotation.matrix_to_axis_angle(motion.rotations.double())  # (T, 22, 3)
     poses = torch.cat([axis_angle, torch.zeros(len(axis_angle), 2, 3, dtype=torch.float64)], 1)
     trans = motion.root.double() - skeleton.rest_offsets(torch.float64)[0] - torch.tensor([0.0, 0.5, 0.0])

@@ -10,7 +10,16 @@ import pytest
 import soundfile
 import torch
 
-from dancemosaic import copying, movement, percussion, real_evaluation, rotation, skeleton, style
+from dancemosaic import (
+    copying,
+    movement,
+    novel_reference,
+    percussion,
+    real_evaluation,
+    rotation,
+    skeleton,
+    style,
+)
 from dancemosaic.motion import Motion
 from dancemosaic.real_evaluation import Beats, Context, FeatureSet, Scale, Segment
 from dancemosaic.timing import FPS, SAMPLE_RATE
@@ -132,6 +141,55 @@ def test_a_copied_window_is_found_at_distance_zero():
     assert copied.max() < 1e-6 and fresh.min() > 0.02
 
 
+def test_held_out_windows_with_a_training_copy_leave_the_reference():
+    training = styled_dance("stomp", seconds=12.0, seed=7)
+    pool = copying.vectors([training], copying.POOL_HOP)
+    # 7 s copied from the training dance, starting between two pool windows, then 8 s of new motion.
+    partly_copied = np.concatenate([training[67 : 67 + 210], styled_dance("swing", seconds=8.0, seed=8)])
+    hop = real_evaluation.WINDOW_HOP
+    distances = novel_reference.window_copy_distances(partly_copied, pool, hop)
+    assert len(distances) == len(style.windows(partly_copied, hop, real_evaluation.WINDOW))
+    novel = novel_reference.novel_windows({"copied": distances})["copied"]
+    assert not novel[:3].any()  # windows inside the copied 7 s (starting at 0, 1, 2 s)
+    assert novel[7:].all()  # windows after it (from 7 s on)
+    fresh = novel_reference.window_copy_distances(styled_dance("swing", seconds=15.0, seed=9), pool, hop)
+    assert novel_reference.novel_windows({"fresh": fresh})["fresh"].all()
+    summary = novel_reference.reference_summary({"copied": novel, "fresh": np.ones(11, bool)}, False)
+    assert summary["reference_windows"] == summary["novel_windows"] == novel.sum() + 11
+    assert summary["per_song"]["fresh"] == {"windows": 11, "novel_windows": 11}
+    assert novel_reference.reference_summary({"copied": novel}, True)["reference_windows"] == len(novel)
+
+
+def test_rows_are_windowed_where_the_reference_keeps_windows():
+    segment = Segment("s", "swing", "p", Path("song.wav"), 0.0, styled_dance("swing", seconds=10.0, seed=1))
+    kept = {"s": np.array([True, False, False, True, False, True])}  # 10 s: windows at 0-5 s
+    dance = styled_dance("stomp", seconds=10.0, seed=2)
+    assert len(FeatureSet.at_kept_places([(segment, dance)], kept)) == 3
+    assert len(FeatureSet.at_kept_places([(segment, dance[:200])], kept)) == 1  # only 2 windows
+    assert len(FeatureSet.at_kept_places([(segment, dance)], None)) == 6
+    with pytest.raises(ValueError, match="novel motion"):
+        FeatureSet.at_kept_places([(segment, dance)], {"s": np.zeros(6, bool)})
+
+
+def test_copy_distances_are_kept_in_the_cache_by_its_index(tmp_path):
+    (tmp_path / "index.json").write_text('{"clips": []}')
+    segments = {"s": styled_dance("swing", seconds=8.0, seed=3)}
+    pool = copying.vectors([styled_dance("stomp", seconds=8.0, seed=4)], copying.POOL_HOP)
+    built = []
+
+    def make_pool():
+        built.append(1)
+        return pool
+
+    first = novel_reference.held_out_copy_distances(tmp_path, segments, 30, make_pool)
+    again = novel_reference.held_out_copy_distances(tmp_path, segments, 30, make_pool)
+    np.testing.assert_allclose(first["s"], again["s"])
+    assert len(built) == 1 and (tmp_path / novel_reference.CACHE_FILE).is_file()
+    (tmp_path / "index.json").write_text('{"clips": [], "changed": 1}')  # a new corpus: compute again
+    novel_reference.held_out_copy_distances(tmp_path, segments, 30, make_pool)
+    assert len(built) == 2
+
+
 @pytest.fixture(scope="module")
 def real_pair_cache(tmp_path_factory):
     """A corpus cache with two styles of recorded dances with songs, one of each held out."""
@@ -141,8 +199,14 @@ def real_pair_cache(tmp_path_factory):
     root = tmp_path_factory.mktemp("data")
     folder = root / "dance_with_melody"
     folder.mkdir()
-    for stem, seconds in (("DANCE_C_1", 12), ("DANCE_C_8", 10), ("DANCE_W_1", 12), ("DANCE_W_2", 10)):
-        write_recording(folder, stem, seconds, seconds)
+    recordings = (
+        ("DANCE_C_1", 12, 0.45),
+        ("DANCE_C_8", 10, 0.6),
+        ("DANCE_W_1", 12, 0.5),
+        ("DANCE_W_2", 10, 0.7),
+    )
+    for stem, seconds, beat_period in recordings:  # different dances: no held-out window copies training
+        write_recording(folder, stem, seconds, seconds, beat_period=beat_period)
     (root / "splits").mkdir()
     (root / "splits" / "test.txt").write_text(
         "dance_with_melody/DANCE_C_8.npz\ndance_with_melody/DANCE_W_2.npz\n"
@@ -167,6 +231,8 @@ def test_evaluate_scores_a_checkpoint_against_the_held_out_real_dances(
     args = ["evaluate", "--cache", str(cache), "--data", str(root), "--json", "--seconds", "8"]
     assert main([*args, "--checkpoint", str(tmp_path / "ckpt"), "--keep-dances", str(tmp_path / "kept")]) == 0
     rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
+    reference = rows["reference: held-out real windows without a training copy"]
+    assert reference["reference_windows"] == reference["all_windows"] == 8  # 8 s: 4 windows per song
     model = rows["full model"]
     assert model["n_dances"] == 2 and model["n_windows"] >= 2
     assert all(np.isfinite(model[k]) for k in ("FID_k", "speed_ratio", "BAS_librosa_beats", "FSR"))
