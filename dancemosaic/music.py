@@ -180,7 +180,7 @@ def track_beats(onset: np.ndarray) -> tuple[np.ndarray, float]:
     # frame; a path forced to end there between two beats bends the last few beats off the music.
     # Two beats of silence appended give that bent ending somewhere to go, and are cut off again.
     tail = np.zeros(int(2 * 60.0 * FPS / bpm) + 1, np.float32)
-    _, beats = librosa.beat.beat_track(
+    _, beats = _librosa_beat().beat_track(
         onset_envelope=np.concatenate([onset, tail]),
         sr=SAMPLE_RATE,
         hop_length=HOP_LENGTH,
@@ -191,6 +191,27 @@ def track_beats(onset: np.ndarray) -> tuple[np.ndarray, float]:
     beats = np.asarray(beats, dtype=np.int64)
     beats = beats[beats < len(onset)]
     return beats, _refine_tempo(onset, beats, bpm)
+
+
+@functools.cache
+def _librosa_beat():  # noqa: ANN202 (a module)
+    """``librosa.beat``, its numba kernels kept in numba's cache. librosa compiles one of them
+    (``__beat_local_score``) at import with caching off: 2-5 s in every process, most of a
+    command-line dance's start-up. Compiled once into the cache like librosa's other kernels, it
+    loads in milliseconds after that (the same machine code: only where it comes from changes)."""
+    import numba
+
+    compile_kernel = numba.guvectorize
+
+    def cached(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        return compile_kernel(*args, **{**kwargs, "cache": True})
+
+    numba.guvectorize = cached
+    try:
+        import librosa.beat
+    finally:
+        numba.guvectorize = compile_kernel
+    return librosa.beat
 
 
 def estimate_tempo(onset: np.ndarray) -> float:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
+from dancemosaic.adam import Adam
 from dancemosaic.representation import joints_from_features
 from dancemosaic.timing import FPS
 from dancemosaic.tokenizer import MotionTokenizer
@@ -110,7 +111,7 @@ def _descend(
     """
     latent = start.clone().requires_grad_(True)
     scale = float(start.pow(2).mean().sqrt().clamp_min(1e-6))
-    optimizer = torch.optim.Adam([latent], lr=options.eta * scale)
+    optimizer = Adam(latent, lr=options.eta * scale)  # torch.optim's, without its import cost
     with torch.enable_grad():
         for _ in range(options.steps):
             joints = latent_joints(tokenizer, latent, target.shape[1])  # (B, T, J, 3)

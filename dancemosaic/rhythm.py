@@ -37,6 +37,7 @@ import torch
 import torch.nn.functional as F
 
 from dancemosaic import metrics
+from dancemosaic.adam import Adam
 from dancemosaic.motion import foot_contacts
 from dancemosaic.refine import latent_joints, quantize
 from dancemosaic.skeleton import FOOT_JOINTS
@@ -173,7 +174,7 @@ def _descend(
     editable = ~keep[..., None]
     latent = start.clone().requires_grad_(True)
     scale = float(start.pow(2).mean().sqrt().clamp_min(1e-6))
-    optimizer = torch.optim.Adam([latent], lr=options.eta * scale)
+    optimizer = Adam(latent, lr=options.eta * scale)  # torch.optim's, without its import cost
     with torch.enable_grad():
         for step in range(options.steps):
             with torch.no_grad():

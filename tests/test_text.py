@@ -14,11 +14,13 @@ from dancemosaic.text import HashTextEncoder, load_text_encoder, validate_prompt
 
 
 @pytest.fixture(scope="module", autouse=True)
-def offline() -> Iterator[None]:
-    """Every hub lookup forbidden: MiniLM's weights must come from the installed package."""
+def offline(tmp_path_factory) -> Iterator[None]:
+    """Every hub lookup forbidden: MiniLM's weights must come from the installed package. The
+    vectors kept on disk go to a folder of this module's own, so each test computes what it checks."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HF_HUB_OFFLINE", "1")
         patch.setenv("TRANSFORMERS_OFFLINE", "1")
+        patch.setenv(text.CACHE_ENV, str(tmp_path_factory.mktemp("text-cache")))
         yield
 
 
@@ -46,10 +48,23 @@ def test_minilm_is_semantically_sensible(minilm: text.TextEncoder) -> None:
     assert salsa @ dancing > salsa @ walking + 0.2
 
 
-def test_a_prompt_embeds_the_same_whatever_its_batch(minilm: text.TextEncoder) -> None:
+def test_a_prompt_embeds_the_same_whatever_its_batch(minilm: text.TextEncoder, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv(text.CACHE_ENV, str(tmp_path))  # nothing on disk either
     fresh = text.MiniLMTextEncoder()  # its own empty cache, so the batch below is really computed
     batch = ["a much longer prompt about a dancer who spins and jumps", "a person dances salsa"]
     assert torch.equal(fresh.encode(batch)[1], minilm.encode(["a person dances salsa"])[0])
+
+
+def test_a_prompt_seen_by_an_earlier_process_needs_no_model_load(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv(text.CACHE_ENV, str(tmp_path))
+    first = text.MiniLMTextEncoder()  # as a first process would
+    vector = first.encode(["a person dances a waltz"])[0]
+    assert first._loaded is not None and len(list(tmp_path.glob("text/minilm-l6-v2/*.npy"))) == 1
+    later = text.MiniLMTextEncoder()  # a later process: the vector comes from disk, bit for bit
+    assert torch.equal(later.encode(["a person  dances a waltz"])[0], vector) and later._loaded is None
+    kept = next(tmp_path.glob("text/minilm-l6-v2/*.npy"))
+    kept.write_bytes(b"torn")  # a broken file is computed again, not trusted
+    assert torch.equal(text.MiniLMTextEncoder().encode(["a person dances a waltz"])[0], vector)
 
 
 def test_cache_returns_identical_tensors_that_callers_cannot_corrupt() -> None:
