@@ -8,7 +8,9 @@ Starts `python app.py` in a subprocess and reports:
   - page interactive: seconds from that moment until the page has loaded in chromium and the
     Generate button is visible and enabled (the issue's target: 3 s);
   - generate + first frame: for a 10 s song already uploaded, seconds from clicking Generate until
-    the player shows the new dance's first frame (target: 2 s on the CPU), median over --runs.
+    the player shows the new dance's first frame (target: 2 s on the CPU), median over --runs;
+  - reload restore: seconds from reloading the page until the player shows the session's current
+    version again (every version kept, the session id kept in the browser).
 """
 
 from __future__ import annotations
@@ -81,6 +83,14 @@ def main() -> None:
                 page.locator("#dm-song input[type=file]").set_input_files(str(song))
                 page.wait_for_selector("#dm-song audio", state="attached", timeout=30_000)
                 times = [generate_and_wait(page, run) for run in range(args.runs)]
+                reloaded = time.perf_counter()
+                page.reload(wait_until="load")
+                page.wait_for_function(
+                    f"(n) => document.querySelector('{HOST}')?.dataset.ready === '1' && "
+                    "document.querySelector('#dm-summary')?.innerText.includes('Version ' + n + ' of ' + n)",
+                    arg=args.runs, timeout=120_000, polling="raf",
+                )  # fmt: skip
+                restore = time.perf_counter() - reloaded
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -91,6 +101,7 @@ def main() -> None:
             "median": round(statistics.median(times), 3),
             "runs": [round(t, 3) for t in times],
         },
+        "reload_restore_s": round(restore, 2),
         "song_seconds": 10.0,
     }
     print(json.dumps(result, indent=2) if args.json else "\n".join(f"{k}: {v}" for k, v in result.items()))
