@@ -251,7 +251,7 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--out", type=Path, default=Path("out"), help="output folder")
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--steps", type=int, default=10, help="decoding iterations")
-    gen.add_argument("--beat-steps", type=int, default=25, help="beat refinement steps (0: off)")
+    gen.add_argument("--beat-steps", type=int, default=0, help="beat refinement steps (0: off; 25 syncs)")
     gen.add_argument("--duration", type=float, default=None, help="seconds (default: the whole song)")
     gen.add_argument("--checkpoint", type=Path, default=None, help="default: the starter checkpoint")
     gen.add_argument("--project", action="store_true", help="also write a project file the studio opens")

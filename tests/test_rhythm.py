@@ -13,7 +13,15 @@ from dancemosaic import metrics, percussion, rhythm
 from dancemosaic.dance import Request
 from dancemosaic.editing import refine_beats_span
 from dancemosaic.engine import DEFAULT_CHECKPOINT, DanceEngine
-from dancemosaic.rhythm import BeatOptions, beat_codes, beat_loss, plant_loss, smoothed_speed, target_beats
+from dancemosaic.rhythm import (
+    SYNC_STEPS,
+    BeatOptions,
+    beat_codes,
+    beat_loss,
+    plant_loss,
+    smoothed_speed,
+    target_beats,
+)
 from dancemosaic.sampling import SamplingOptions
 from dancemosaic.skeleton import FOOT_JOINTS
 from dancemosaic.timing import SAMPLE_RATE
@@ -114,7 +122,7 @@ def test_on_the_starter_checkpoint_steps_land_on_the_beat(starter, tmp_path):
         joints = dance.motion.joints().numpy()
         return metrics.beat_alignment_score(metrics.motion_beats(joints), beats, num_frames=len(joints) - 1)
 
-    loose, tight = bas(SamplingOptions(beat=BeatOptions(steps=0))), bas(SamplingOptions())
+    loose, tight = bas(SamplingOptions()), bas(SamplingOptions(beat=BeatOptions(steps=SYNC_STEPS)))
     assert tight > loose + 0.1, (loose, tight)
 
 

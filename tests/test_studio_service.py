@@ -137,7 +137,7 @@ def test_beat_sync_reaches_the_engine_and_is_bounded(studio, session, song):
     assert Controls().sampling().beat.steps == BeatOptions.steps
     with pytest.raises(ValueError, match=r"beat_steps \(beat sync steps\) must be 0-100, not 101"):
         Controls(beat_steps=101)
-    synced = studio.generate(session, song, "a person dances", Controls(steps=2), duration=4.0)
+    synced = studio.generate(session, song, "a person dances", Controls(steps=2, beat_steps=25), duration=4.0)
     plain = studio.generate(session, song, "a person dances", Controls(steps=2, beat_steps=0), duration=4.0)
     assert not torch.equal(synced.codes, plain.codes)  # same seed: only the beat refinement differs
 
