@@ -69,8 +69,13 @@ def prepare(args: argparse.Namespace) -> None:
         if root:
             for split in ("train", "test"):
                 add_dataset(args.cache, reader(root, split), split)
-    entries = load_index(args.cache)["clips"]
+    index = load_index(args.cache)
+    entries = index["clips"]
     print(_summary_table(entries))
+    if index.get("held_out_copies"):
+        from dancemosaic.datasets.dedup import describe
+
+        print(describe(index["held_out_copies"]))
     print(_retarget_summary([e for e in entries if e["retarget"]]))
     if not args.skip_pairs:
         print(pair_summary(build_pairs(args.data, args.cache)))

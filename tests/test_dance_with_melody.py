@@ -31,6 +31,11 @@ def write_recording(folder, stem, seconds, song_seconds, nan_span=None, beat_per
     """A swinging dance as SMPL parameters at 25 fps, 0.5 m below the floor like the real files
     (recordings with the same ``beat_period`` are copies of each other)."""
     motion = swinging_dance(seconds, beat_period=beat_period, fps=REC_FPS)
+    save_recording(folder, stem, motion, song_seconds, nan_span)
+
+
+def save_recording(folder, stem, motion, song_seconds, nan_span=None):
+    """``motion`` (at 25 fps) as a Dance with Melody npz, travelling 2 m; a song beside it."""
     axis_angle = rotation.matrix_to_axis_angle(motion.rotations.double())  # (T, 22, 3)
     poses = torch.cat([axis_angle, torch.zeros(len(axis_angle), 2, 3, dtype=torch.float64)], 1)
     trans = motion.root.double() - skeleton.rest_offsets(torch.float64)[0] - torch.tensor([0.0, 0.5, 0.0])
@@ -49,10 +54,11 @@ def data_folder(tmp_path_factory):
     root = tmp_path_factory.mktemp("data")
     folder = root / "dance_with_melody"
     folder.mkdir()
-    write_recording(folder, "DANCE_W_1", 12, 12)
-    write_recording(folder, "DANCE_R_1", 16, 16, nan_span=(150, 200))  # 6-8 s missing
-    write_recording(folder, "DANCE_T_5", 14, 7)  # the song ends halfway
-    write_recording(folder, "DANCE_C_8", 10, 10)  # held out
+    # Different swinging periods: no recording copies another (``dedup`` would cut the copies).
+    write_recording(folder, "DANCE_W_1", 12, 12, beat_period=0.5)
+    write_recording(folder, "DANCE_R_1", 16, 16, nan_span=(150, 200), beat_period=0.55)  # 6-8 s missing
+    write_recording(folder, "DANCE_T_5", 14, 7, beat_period=0.6)  # the song ends halfway
+    write_recording(folder, "DANCE_C_8", 10, 10, beat_period=0.45)  # held out
     (root / "mocap").mkdir()
     (root / "mocap" / "cmu_index.csv").write_text('"Subject","Trial #","Motion Description"\n')
     (root / "splits").mkdir()
@@ -91,7 +97,8 @@ def test_held_out_recordings_are_the_test_split_only(data_folder):
 def test_prepare_pairs_recorded_dances_with_their_own_song_cut_to_it(data_folder, tmp_path):
     cache = tmp_path / "cache"
     cache.mkdir()
-    entries = corpus._recorded_pairs(data_folder, cache)
+    entries, copies = corpus._recorded_pairs(data_folder, cache)
+    assert copies["training_clips"] == 4 and copies["clips"] == {}  # nothing copies the held-out dance
     (cache / "index.json").write_text(json.dumps({"version": corpus.INDEX_VERSION, "clips": entries}))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(pairs, "SYNTH_TEMPOS", (100,))

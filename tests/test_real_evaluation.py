@@ -212,7 +212,7 @@ def real_pair_cache(tmp_path_factory):
         "dance_with_melody/DANCE_C_8.npz\ndance_with_melody/DANCE_W_2.npz\n"
     )
     cache = tmp_path_factory.mktemp("cache")
-    index = {"version": corpus.INDEX_VERSION, "clips": corpus._recorded_pairs(root, cache)}
+    index = {"version": corpus.INDEX_VERSION, "clips": corpus._recorded_pairs(root, cache)[0]}
     (cache / "index.json").write_text(json.dumps(index))
     with pytest.MonkeyPatch.context() as patch:  # one short synthetic track keeps it fast
         patch.setattr(pairs, "SYNTH_TEMPOS", (100,))

@@ -8,6 +8,8 @@ Cache layout (git-ignored, rebuilt on demand)::
 
 Held-out clips listed in ``splits/test.txt`` go to the test split only and are never mirrored;
 every training clip also gets a mirrored copy (left and right swapped in the motion and the text).
+Training recordings lose their spans that copy held-out recordings (``dedup.py``); the index's
+``held_out_copies`` says what was cut from which clip.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from dancemosaic.datasets import labels
+from dancemosaic.datasets import dedup, labels
 from dancemosaic.datasets.bvh_folder import load_bvh_clip
 from dancemosaic.datasets.clip import Clip
 from dancemosaic.datasets.dance_with_melody import read_dance_with_melody
@@ -175,27 +177,39 @@ def prepare_corpus(data_root: Path, cache: Path, workers: int | None = None) -> 
     with get_context("spawn").Pool(workers) as pool:
         for result in tqdm(pool.imap_unordered(_import_one, jobs), total=len(jobs), desc="import mocap"):
             entries.extend(result)
-    entries += _recorded_pairs(data_root, cache)
-    entries.sort(key=lambda e: e["name"])
+    recorded, copies = _recorded_pairs(data_root, cache)
+    entries = sorted(entries + recorded, key=lambda e: e["name"])
     held_out_music = sorted(p for p in read_test_list(data_root) if p.startswith("music/"))
-    index = {"version": INDEX_VERSION, "clips": entries, "test_music": held_out_music}
+    index = {
+        "version": INDEX_VERSION,
+        "clips": entries,
+        "test_music": held_out_music,
+        "held_out_copies": copies,
+    }
     (cache / "index.json").write_text(json.dumps(index, indent=1))
     return entries
 
 
-def _recorded_pairs(data_root: Path, cache: Path) -> list[dict]:
-    """The real dances recorded with their songs (``dance_with_melody/``), when the folder exists."""
+def _recorded_pairs(data_root: Path, cache: Path) -> tuple[list[dict], dict]:
+    """The real dances recorded with their songs (``dance_with_melody/``), when the folder exists,
+    the training ones without their copies of held-out motion; and what was cut from which clip."""
     folder = data_root / "dance_with_melody"
     if not folder.is_dir():
-        return []
+        return [], {}
     prefix = f"{folder.name}/"
     held_out = {Path(p).stem for p in read_test_list(data_root) if p.startswith(prefix)}
-    entries = []
-    for split in ("train", "test"):
-        clips = read_dance_with_melody(folder, held_out, split)
-        entries += [e for clip in tqdm(clips, desc=f"import recorded dances ({split})") for e in
-                    _entries(clip, split, cache, {})]  # fmt: skip
-    return entries
+    test = list(read_dance_with_melody(folder, held_out, "test"))
+    pool = dedup.held_out_pool(test)
+    entries, cuts, count = [], {}, 0
+    for clip in tqdm(read_dance_with_melody(folder, held_out, "train"), desc="import recorded dances"):
+        cut = dedup.cut_copies(clip, pool)
+        count += 1
+        if cut.removed:
+            cuts[clip.name] = cut.as_json(clip.motion.fps)
+        entries += [e for part in cut.parts for e in _entries(part, "train", cache, {})]
+    entries += [e for clip in test for e in _entries(clip, "test", cache, {})]
+    report = {"threshold_m": dedup.COPY_THRESHOLD, "training_clips": count, "clips": cuts}
+    return entries, report
 
 
 def load_index(cache: Path) -> dict:
