@@ -111,3 +111,31 @@ def test_undo_redo_download_and_genre_tell_the_truth(studio_url):
             "(el) => el.value === 'a person dances ballet'", arg=genre.element_handle(), timeout=TIMEOUT_MS
         )
         assert not [e for e in errors if "favicon" not in e], errors
+
+
+def test_a_project_saved_on_the_page_opens_in_another_browser(studio_url, tmp_path):
+    with chromium() as browser, open_page(browser, studio_url, 1400, 1000) as (page, errors):
+        generate_on_demo(page)
+        page.locator("#dm-segments textarea").fill("2-4")
+        page.locator("#dm-regenerate").click()
+        wait_for_version(page, "Version 2 of 2")
+        page.get_by_role("tab", name="Export").click()
+        page.locator("#dm-save-project").click()
+        link = page.locator('#dm-export-file a[download$="-project.zip"]')
+        link.wait_for(timeout=TIMEOUT_MS)
+        with page.expect_download() as download:
+            link.click()
+        saved = tmp_path / "demo-project.zip"
+        download.value.save_as(saved)
+
+        other = browser.new_context().new_page()  # another browser: a session of its own
+        other.goto(studio_url, wait_until="load")
+        other.wait_for_function("() => document.querySelector('#dm-session')?.innerText.includes('kept')")
+        other.get_by_role("tab", name="Export").click()
+        other.locator("#dm-open-project input[type=file]").set_input_files(str(saved))
+        other.wait_for_selector(f'{HOST}[data-ready="1"]', timeout=TIMEOUT_MS)
+        wait_for_version(other, "Version 2 of 2")
+        assert other.locator("#dm-undo").is_enabled()
+        screenshot(other, "sessions-3-project-opened.png")
+        other.close()
+        assert not [e for e in errors if "favicon" not in e], errors
