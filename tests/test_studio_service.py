@@ -11,6 +11,7 @@ import pytest
 import soundfile
 import torch
 
+from dancemosaic import engine as engine_module
 from dancemosaic import mocap, music, percussion, rotation
 from dancemosaic.motion import Motion
 from dancemosaic.rhythm import BeatOptions
@@ -133,13 +134,22 @@ def test_a_bvh_take_can_start_the_session_or_guide_chosen_joints(
     assert len(session.history.versions) == 2
 
 
-def test_beat_sync_reaches_the_engine_and_is_bounded(studio, session, song):
+def test_beat_sync_reaches_the_engine_and_is_bounded(studio, session, song, monkeypatch):
     assert Controls().sampling().beat.steps == BeatOptions.steps
     with pytest.raises(ValueError, match=r"beat_steps \(beat sync steps\) must be 0-100, not 101"):
         Controls(beat_steps=101)
-    synced = studio.generate(session, song, "a person dances", Controls(steps=2, beat_steps=25), duration=4.0)
-    plain = studio.generate(session, song, "a person dances", Controls(steps=2, beat_steps=0), duration=4.0)
-    assert not torch.equal(synced.codes, plain.codes)  # same seed: only the beat refinement differs
+    asked: list[int] = []  # the refinement may keep a window unchanged, so watch what reaches it
+    refine = engine_module.refine_beats_span
+
+    def watched(*args, **kwargs):
+        asked.append(args[4].steps)
+        return refine(*args, **kwargs)
+
+    monkeypatch.setattr(engine_module, "refine_beats_span", watched)
+    studio.generate(session, song, "a person dances", Controls(steps=2, beat_steps=25), duration=4.0)
+    assert asked and set(asked) == {25}
+    studio.generate(session, song, "a person dances", Controls(steps=2, beat_steps=0), duration=4.0)
+    assert set(asked) == {25}  # off: never called
 
 
 def test_the_beat_panel_draws_every_music_beat_in_one_trace(studio, session, song):
