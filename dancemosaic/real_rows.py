@@ -69,7 +69,7 @@ def model_dances(
                 else None
             )
             if path is not None and path.is_file():
-                joints = np.load(path)
+                joints = np.load(path, allow_pickle=False)
             else:
                 request = Request(segment.prompt, song=song, seed=seed, duration=seconds)
                 joints = engine.generate(request, options).motion.joints().numpy()[: segment.frames]
