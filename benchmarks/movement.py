@@ -48,6 +48,19 @@ SETTINGS = {
     "noise 4, beat off": replace(BASE, confidence_noise=4.0, beat=BeatOptions(steps=0)),
     "noise 4, residual T1": replace(BASE, confidence_noise=4.0, residual_temperature=1.0),
     "noise 4, 20 steps": replace(BASE, confidence_noise=4.0, steps=20),
+    "noise 2, beat off": replace(BASE, confidence_noise=2.0, beat=BeatOptions(steps=0)),
+    "noise 3, beat off": replace(BASE, confidence_noise=3.0, beat=BeatOptions(steps=0)),
+    "noise 6, beat off": replace(BASE, confidence_noise=6.0, beat=BeatOptions(steps=0)),
+    "noise 8, beat off": replace(BASE, confidence_noise=8.0, beat=BeatOptions(steps=0)),
+    "noise 6, T 1.2, beat off": replace(
+        BASE, confidence_noise=6.0, temperature=1.2, beat=BeatOptions(steps=0)
+    ),
+    "noise 6, top-k off, beat off": replace(
+        BASE, confidence_noise=6.0, top_k=None, beat=BeatOptions(steps=0)
+    ),
+    "noise 6, text 3, beat off": replace(
+        BASE, confidence_noise=6.0, guidance=GuidanceOptions(text=3.0), beat=BeatOptions(steps=0)
+    ),
 }
 
 

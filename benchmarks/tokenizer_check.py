@@ -1,0 +1,53 @@
+"""How much movement does a checkpoint's tokenizer keep? Encode and decode each held-out clip (first
+30 s) and print the joint-speed and pose-spread ratios (decoded / real), the root-relative MPJPE and
+how many distinct first-quantizer codes it used.
+
+    python benchmarks/tokenizer_check.py [--checkpoint DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+
+from dancemosaic.datasets.corpus import load_index, load_motion  # noqa: E402
+from dancemosaic.engine import DanceEngine  # noqa: E402
+from dancemosaic.representation import features_to_motion, motion_to_features  # noqa: E402
+from dancemosaic.timing import FPS  # noqa: E402
+
+
+def movement(joints: np.ndarray) -> np.ndarray:
+    """(joint speed m/s, pose spread cm) of (T, J, 3) root-relative joints."""
+    relative = joints - joints[:, :1]
+    return np.array(
+        [np.linalg.norm(np.diff(relative, axis=0), axis=-1).mean() * FPS, relative.std(0).mean() * 100]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", type=Path, default=None, help="default: the starter checkpoint")
+    parser.add_argument("--cache", type=Path, default=Path("cache/corpus"))
+    args = parser.parse_args()
+    tokenizer = DanceEngine.from_pretrained(*([args.checkpoint] if args.checkpoint else [])).model.tokenizer
+    for entry in (e for e in load_index(args.cache)["clips"] if e["split"] == "test"):
+        real = load_motion(args.cache, entry).slice(0, int(30 * FPS))
+        with torch.no_grad():
+            codes = tokenizer.encode(motion_to_features(real)[None])
+            decoded = features_to_motion(tokenizer.decode(codes)[0], FPS)
+        a, b = real.joints().numpy(), decoded.joints().numpy()
+        a, b = a[: len(b)], b[: len(a)]
+        speed, spread = movement(b) / movement(a)
+        mpjpe = np.linalg.norm((a - a[:, :1]) - (b - b[:, :1]), axis=-1).mean() * 1000
+        used = len(np.unique(codes[0, :, 0].numpy()))
+        print(f"{entry['name']:<30} speed {speed:.2f} spread {spread:.2f} MPJPE {mpjpe:4.0f} mm codes {used}")
+
+
+if __name__ == "__main__":
+    main()
