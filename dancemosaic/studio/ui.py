@@ -30,7 +30,9 @@ from dancemosaic.studio.views import FILE_ROUTE
 
 GENRES = (
     "a person dances salsa", "a person dances ballet", "a person dances hip-hop", "a person dances jazz",
-    "a person dances modern dance", "a person dances energetically", "a person jumps", "a person walks",
+    "a person dances modern dance", "a person dances the cha-cha", "a person dances the rumba",
+    "a person dances the tango", "a person dances a waltz", "a person dances energetically",
+    "a person jumps", "a person walks",
 )  # fmt: skip
 NO_CHECKPOINT = (
     "No model checkpoint was found, so generation is off. Train one with "
