@@ -169,3 +169,18 @@ def static_server(routes: dict[str, Path]) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@contextmanager
+def studio_server(engine: object, folder: Path) -> Iterator[str]:
+    """The whole studio on ``engine`` served from ``folder`` (sessions, demo songs); yields its URL."""
+    from dancemosaic.studio.session import SessionStore
+    from dancemosaic.studio.ui import build_ui
+
+    require_browser()
+    page = build_ui(engine, SessionStore(folder / "sessions"), folder / "demos")
+    _, url, _ = page.queue().launch(prevent_thread_lock=True, quiet=True)
+    try:
+        yield url
+    finally:
+        page.close()

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from dancemosaic.studio.session import SessionStore
-from dancemosaic.studio.ui import build_ui
-from tests.browser import chromium, open_page, require_browser, screenshot
+from tests.browser import chromium, open_page, screenshot, studio_server
 
 HOST = ".dm-player-host"
 TIMEOUT_MS = 60_000
@@ -25,12 +23,8 @@ SYNC = """() => {
 
 @pytest.fixture(scope="module")
 def studio_url(engine, tmp_path_factory):
-    require_browser()
-    folder = tmp_path_factory.mktemp("studio")
-    page = build_ui(engine, SessionStore(folder / "sessions"), folder / "demos")
-    _, url, _ = page.queue().launch(prevent_thread_lock=True, quiet=True)
-    yield url
-    page.close()
+    with studio_server(engine, tmp_path_factory.mktemp("studio")) as url:
+        yield url
 
 
 def seek(page, seconds: float) -> dict:
