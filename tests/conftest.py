@@ -66,3 +66,12 @@ def plain_browser(playwright):
 
     with launch_chromium(playwright, *NO_WEBGL_ARGS) as browser:
         yield browser
+
+
+@pytest.fixture(scope="module")
+def studio_url(engine, tmp_path_factory):
+    """The whole studio on the tiny engine, served for a browser test module."""
+    from tests.browser import studio_server
+
+    with studio_server(engine, tmp_path_factory.mktemp("studio")) as url:
+        yield url

@@ -5,9 +5,7 @@ Screenshots go to test-artifacts/ (studio-*.png).
 
 from __future__ import annotations
 
-import pytest
-
-from tests.browser import chromium, open_page, screenshot, studio_server
+from tests.browser import chromium, open_page, screenshot
 
 HOST = ".dm-player-host"
 TIMEOUT_MS = 60_000
@@ -19,12 +17,6 @@ SYNC = """() => {
     time: audio.currentTime, paused: audio.paused,
   }))));
 }"""
-
-
-@pytest.fixture(scope="module")
-def studio_url(engine, tmp_path_factory):
-    with studio_server(engine, tmp_path_factory.mktemp("studio")) as url:
-        yield url
 
 
 def seek(page, seconds: float) -> dict:

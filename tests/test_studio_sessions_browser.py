@@ -8,18 +8,10 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
-from tests.browser import ARTIFACTS, chromium, open_page, screenshot, studio_server
+from tests.browser import ARTIFACTS, chromium, open_page, screenshot
 
 HOST = ".dm-player-host"
 TIMEOUT_MS = 60_000
-
-
-@pytest.fixture(scope="module")
-def studio_url(engine, tmp_path_factory):
-    with studio_server(engine, tmp_path_factory.mktemp("studio")) as url:
-        yield url
 
 
 def wait_for_version(page, text: str) -> None:
