@@ -212,14 +212,18 @@ def evaluate(args: argparse.Namespace) -> None:
     from dancemosaic.evaluation import reference_row, tokenizer_row
     from dancemosaic.real_evaluation import has_real_pairs
 
-    rows = [reference_row(args.cache, args.data)]
+    corpus = (args.cache / "index.json").is_file() or not args.editing  # the editing table needs none
+    if not corpus:
+        logging.warning("no prepared corpus at %s: only the editing table", args.cache)
+    rows = [reference_row(args.cache, args.data)] if corpus else []
     engine = None
     if args.checkpoint:
         from dancemosaic.engine import DanceEngine
 
         engine = DanceEngine.from_pretrained(args.checkpoint)
-        rows.append(tokenizer_row(engine.model.tokenizer, args.cache))
-    if has_real_pairs(args.cache):
+        if corpus:
+            rows.append(tokenizer_row(engine.model.tokenizer, args.cache))
+    if corpus and has_real_pairs(args.cache):
         from dancemosaic.real_rows import evaluate as evaluate_real
 
         rows += evaluate_real(
@@ -230,12 +234,34 @@ def evaluate(args: argparse.Namespace) -> None:
         from dancemosaic.model_evaluation import model_rows
 
         rows += model_rows(engine, args.cache, args.data, seeds=args.seeds, max_seconds=args.seconds)
+    if args.editing:
+        rows.append(_editing_row(engine, args.editing_songs, args.editing_seeds))
     if args.json:
         print(json.dumps(rows if len(rows) > 1 else rows[0], indent=2))
         return
     for row in rows:
+        if "instructions" in row:
+            from dancemosaic.editing_evaluation import markdown
+
+            print(f"{row['name']}\n{markdown(row['instructions'] | {'_meta': row['meta']})}", end="\n\n")
+            continue
         width = max(len(k) for k in row)
         print("\n".join(f"{k:<{width}}  {v}" for k, v in row.items()), end="\n\n")
+
+
+def _editing_row(engine: object, songs: int, seeds: int) -> dict:
+    """The editing table (``editing_evaluation``) on ``engine`` (default: the starter checkpoint)."""
+    from dancemosaic import editing_evaluation, instructions
+    from dancemosaic.engine import DanceEngine
+
+    protocol = editing_evaluation.Protocol(songs, seeds)
+    engine = engine or DanceEngine.from_pretrained()
+    with tqdm(total=songs * seeds * len(instructions.EFFECTS), desc="editing", unit="edit") as bar:
+        summary = editing_evaluation.evaluate(engine, protocol, progress=lambda name: bar.update())
+    meta = summary.pop("_meta")
+    target = editing_evaluation.TARGET_PCT
+    name = f"editing: instructions ({songs} songs x {seeds} seeds, target {target:g} %)"
+    return {"name": name, "instructions": summary, "meta": meta}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -315,6 +341,13 @@ def _parser() -> argparse.ArgumentParser:
         "--track-rows", action="store_true",
         help="also the former rows: dances on the held-out track, FID against the training pool",
     )  # fmt: skip
+    ev.add_argument(
+        "--editing", action="store_true",
+        help="also the editing table: each instruction on synthesised songs (no corpus needed; "
+        "the starter checkpoint without --checkpoint)",
+    )  # fmt: skip
+    ev.add_argument("--editing-songs", type=int, default=3, help="songs of the editing table (1-3)")
+    ev.add_argument("--editing-seeds", type=int, default=8, help="dances per song of the editing table")
     ev.set_defaults(run=evaluate)
     return parser
 
