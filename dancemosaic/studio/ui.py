@@ -25,7 +25,7 @@ from dancemosaic.studio.player import (
 )
 from dancemosaic.studio.service import MAX_BEAT_STEPS, MAX_VARIATIONS, Studio
 from dancemosaic.studio.session import SessionStore
-from dancemosaic.studio.uploads import UploadPolicy
+from dancemosaic.studio.uploads import StudioBlocks, UploadPolicy
 from dancemosaic.studio.views import FILE_ROUTE
 
 GENRES = (
@@ -56,8 +56,9 @@ def build_ui(
     # Gradio keeps its own copies of uploads and returned files: drop those older than the sessions.
     cache_cleanup = (1800, int(store.ttl))
     demo_folder = demo_folder or store.root / "demo-songs"
-    with gr.Blocks(title="DanceMosaic Studio", delete_cache=cache_cleanup) as page:
+    with StudioBlocks(title="DanceMosaic Studio", delete_cache=cache_cleanup) as page:
         uploads = UploadPolicy.for_page(page, demo_folder)  # the files a request may name
+        page.upload_policy = uploads  # checked on every event before gradio fetches or copies a file
         gr.Markdown(
             "# DanceMosaic Studio\nUpload a song, describe the dance, generate; then edit it turn by turn."
         )

@@ -15,6 +15,13 @@ What gradio 6.31 stores, and what "this caller's upload" can mean:
   from two sessions land in one file: gradio cannot bind an upload to a session. What it keeps is
   one server-wide set of the files its upload route received (``Blocks.upload_file_set``).
 
+Gradio reads some file arguments itself, before any handler runs: for a ``FileData`` with its
+``meta`` tag, anywhere in any argument of any event (the page's private ones too, by ``fn_index``),
+a path that is an ``http(s)://`` URL is downloaded into its cache (only loopback and private
+addresses are refused, by safehttpx), and a path on the server is checked and copied. So
+``StudioBlocks`` puts every file object of a request through the same ``UploadPolicy`` first,
+and a refused one stops the request with the policy's message before gradio fetches or opens it.
+
 Hence the rule: a file must resolve (symlinks and ``..`` followed) to one that gradio's upload route
 received, or to a demo song (or gradio's cached copy of one, same name and bytes). Exports and other
 files gradio cached for some session are refused, as is everything outside the upload folder. An
@@ -31,6 +38,10 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import gradio as gr
+from gradio.components.api_component import Api
+from gradio.utils import get_function_params
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")  # http:, https:, file:, data:, s3: ...
 
@@ -120,3 +131,47 @@ def _path_of(value: Any, what: str) -> str | None:
             f"{what} must be an uploaded file (gradio_client.handle_file), not {type(value).__name__}"
         )
     return value
+
+
+class StudioBlocks(gr.Blocks):
+    """``gr.Blocks`` whose events take no file but the caller's uploads and the demo songs: every
+    file object in a request (a dict with a ``path``, in any argument) passes ``upload_policy``
+    before gradio's own preprocessing, which would otherwise download a URL or copy a server file."""
+
+    upload_policy: UploadPolicy | None = None  # set once the page's policy exists; None: no check
+
+    async def preprocess_data(
+        self, block_fn: Any, inputs: list[Any], state: Any, explicit_call: bool = False
+    ) -> list[Any]:
+        if self.upload_policy is not None:
+            for index, value in enumerate(inputs):
+                for file in file_objects(value):
+                    try:
+                        self.upload_policy.check(file, _argument_name(block_fn, index))
+                    except ValueError as err:
+                        raise gr.Error(str(err), print_exception=False) from None
+        return await super().preprocess_data(block_fn, inputs, state, explicit_call)
+
+
+def file_objects(value: Any) -> list[dict]:
+    """Every dict with a ``path`` inside a request's value, as gradio looks for them (with or
+    without its ``meta`` tag: a superset of what gradio moves to its cache)."""
+    if isinstance(value, dict):
+        if "path" in value:
+            return [value]
+        return [found for item in value.values() for found in file_objects(item)]
+    if isinstance(value, list | tuple):
+        return [found for item in value for found in file_objects(item)]
+    return []
+
+
+def _argument_name(block_fn: Any, index: int) -> str:
+    """How a caller knows argument ``index``: its parameter name for an API endpoint, its label
+    on the page."""
+    block = block_fn.inputs[index]
+    if isinstance(block, Api) and block_fn.fn is not None:
+        names = [name for name, *_ in get_function_params(block_fn.fn)]
+        if index < len(names):
+            return "the " + names[index].replace("_", " ")
+    label = getattr(block, "label", None)
+    return f"the file for {label!r}" if label else f"the file in argument {index + 1}"
