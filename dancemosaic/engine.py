@@ -24,6 +24,7 @@ from dancemosaic.model import DanceModel
 from dancemosaic.motion import Motion, resample
 from dancemosaic.refine import RefineOptions
 from dancemosaic.representation import features_to_motion, features_to_rotations_root, motion_to_features
+from dancemosaic.root_continuity import without_flips
 from dancemosaic.sampling import SamplingOptions
 from dancemosaic.splice import BLEND_FRAMES, joint_drift, splice
 from dancemosaic.steering import SteerOptions, steer_codes
@@ -268,7 +269,10 @@ class DanceEngine:
     def _decode(self, codes: torch.Tensor, frames: int) -> Motion:
         with torch.no_grad():
             features = self.model.tokenizer.decode(codes[None].to(self.device))[0, :frames].float().cpu()
-        return features_to_motion(features, FPS)
+        motion, flips = without_flips(features_to_motion(features, FPS))
+        if flips:
+            log.debug("took %d whole-body flips out of the decoding", flips)
+        return motion
 
     def _spliced(
         self, dance: Dance, edit: Edit, codes: torch.Tensor, frames: int, segments: tuple[Segment, ...]
