@@ -92,8 +92,10 @@ def root_wander(joints: torch.Tensor, floor: torch.Tensor) -> torch.Tensor:
 
 def turn(joints: torch.Tensor, floor: torch.Tensor) -> torch.Tensor:
     """(..., N, 22, 3) -> (...): the body's net turn about the vertical over the span (degrees,
-    anticlockwise seen from above), with ``motion.heading``'s forward direction per frame."""
-    across = joints[..., 1, :] - joints[..., 2, :] + joints[..., 16, :] - joints[..., 17, :]
+    anticlockwise seen from above): the turn of the line through the hips, which only the pelvis
+    turns. (``motion.heading`` adds the shoulders, which the arm instructions move: with them,
+    "arms lower and spin" measured a full turn as 335 degrees.)"""
+    across = joints[..., J["left_hip"], :] - joints[..., J["right_hip"], :]
     yaw = torch.atan2(-across[..., 2], across[..., 0])  # (..., N)
     step = torch.remainder(yaw[..., 1:] - yaw[..., :-1] + math.pi, 2 * math.pi) - math.pi
     return torch.rad2deg(step.sum(-1))

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 import soundfile
 from gradio.utils import get_upload_folder
 from gradio_client import Client, handle_file
 
 from dancemosaic import bvh, percussion
+from dancemosaic.skeleton import JOINT_INDEX
 from dancemosaic.studio.session import SessionStore
 from dancemosaic.studio.ui import build_ui
 from dancemosaic.timing import SAMPLE_RATE
@@ -170,3 +173,35 @@ def test_a_project_saved_by_one_client_opens_in_another(server, tmp_path):
     (tmp_path / "x.zip").write_bytes(b"not a zip")
     with pytest.raises(Exception, match="not a DanceMosaic project file"):
         second.predict(handle_file(str(tmp_path / "x.zip")), api_name="/open_project")
+
+
+def wrists_over_neck(npz_path: str, frames: slice) -> float:
+    """Mean wrist height over the neck in ``frames`` of an exported npz, from its joints alone."""
+    with np.load(npz_path, allow_pickle=False) as data:
+        joints = data["joints"][frames]
+    wrists = joints[:, [JOINT_INDEX["left_wrist"], JOINT_INDEX["right_wrist"]], 1].mean(-1)
+    return float((wrists - joints[:, JOINT_INDEX["neck"], 1]).mean())
+
+
+def test_instruct_edits_by_description_and_says_what_it_measured(server):
+    url, song, _ = server
+    client = Client(url, verbose=False)
+    client.predict(handle_file(str(song)), "a person dances", steps=2, api_name="/generate")
+    before = wrists_over_neck(client.predict("npz", api_name="/export"), slice(30, 120))
+    state = client.predict("1-4", "arms lower and spin", seed=1, api_name="/instruct")
+    assert state["version"] == 2 and state["made_by"].startswith("Instruct 'arms lower and spin': 1-4 s: ")
+    assert re.search(r"spin: \+3[56]\d\.\d\d deg \(target \+355 deg, reached\)", state["made_by"])
+    said = re.search(r"arms lower: ([-+]\d+\.\d+) m \(target -0\.1 m, (NOT )?reached\)", state["made_by"])
+    assert said, state["made_by"]
+    after = wrists_over_neck(client.predict("npz", api_name="/export"), slice(30, 120))
+    # The figure the caller reads is the one measured on the dance it downloads.
+    assert float(said[1]) == pytest.approx(after - before, abs=0.006) and after < before
+    assert state["blends"] and state["blends"][0][0] == pytest.approx(1.0)  # joins the old motion at 1 s
+    assert [s["text"] for s in state["segments"]][1].startswith("a person dances with the arms low")
+    fallback = client.predict("4-5.5", "do the robot", api_name="/instruct")
+    assert fallback["version"] == 3 and "not a measurable instruction: 'do the robot'" in fallback["made_by"]
+    with pytest.raises(Exception, match="contradict each other"):
+        client.predict("1-2", "faster and slower", api_name="/instruct")
+    with pytest.raises(Exception, match="past the dance's end"):
+        client.predict("5-9", "jump", api_name="/instruct")
+    assert client.predict(api_name="/undo")["version"] == 2  # a version like any other
