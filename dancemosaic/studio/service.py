@@ -386,16 +386,20 @@ def make_candidates(
 
 
 def with_estimate(report: Progress, clock: Callable[[], float] | None = None) -> Progress:
-    """``report`` with the time left added to each message, extrapolated from the time so far.
-    It is said once 2 % and a second have passed, so the first guess is not a wild one."""
+    """``report`` with the time left added to each message, extrapolated from the pace since the
+    first report: what came before it (a video loads OpenGL for seconds before its first frame)
+    says nothing about the pace. It is said once 2 % and a second have passed since then, so the
+    first guess is not a wild one."""
     clock = clock or time.monotonic
-    start = clock()
+    first: list[tuple[float, float]] = []  # (time, fraction) of the first report
 
     def estimated(fraction: float, message: str) -> None:
-        elapsed = clock() - start
-        if 0.02 <= fraction < 1.0 and elapsed >= 1.0:
-            left = elapsed * (1.0 - fraction) / fraction
-            message = f"{message}, about {_duration(left)} left"
+        now = clock()
+        if not first:
+            first.append((now, fraction))
+        since, done = now - first[0][0], fraction - first[0][1]
+        if done >= 0.02 and since >= 1.0 and fraction < 1.0:
+            message = f"{message}, about {_duration(since * (1.0 - fraction) / done)} left"
         report(fraction, message)
 
     return estimated
