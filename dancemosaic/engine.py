@@ -20,10 +20,14 @@ from dancemosaic import checkpoint, instructions, music
 from dancemosaic.config import ModelConfig
 from dancemosaic.dance import Dance, Edit, PoseTarget, Request, Segment
 from dancemosaic.editing import CONTEXT_TOKENS, Signals, fill, refine_beats_span, refine_span
+from dancemosaic.floor import on_the_floor
 from dancemosaic.model import DanceModel
 from dancemosaic.motion import Motion, resample
 from dancemosaic.refine import RefineOptions
-from dancemosaic.representation import features_to_motion, features_to_rotations_root, motion_to_features
+from dancemosaic.representation import (
+    features_to_motion,
+    motion_to_features,
+)
 from dancemosaic.root_continuity import without_flips
 from dancemosaic.sampling import SamplingOptions
 from dancemosaic.splice import BLEND_FRAMES, joint_drift, splice
@@ -192,12 +196,14 @@ class DanceEngine:
         tokenizer = self.model.tokenizer
         with self._lock:
             with torch.no_grad():
-                features = tokenizer.decode(start_codes)[0, :frames].float()
-            rotations, root = features_to_rotations_root(features, FPS)
-            objective = instructions.objective(effects, rotations, root, slice(first - offset, last - offset))
-            new_codes = steer_codes(tokenizer, start_codes, keep.to(self.device), frames, objective, options)
+                start = decoded_motion(tokenizer.decode(start_codes)[0, :frames].float())
+            span = slice(first - offset, last - offset)
+            objective = instructions.objective(effects, start.rotations, start.root, span)
+            keep = keep.to(self.device)
+            new_codes = steer_codes(
+                tokenizer, start_codes, keep, frames, objective, options, decode=steering_decode
+            )
         before, after = (self._decode(c[0].cpu(), frames) for c in (start_codes, new_codes))
-        span = slice(first - offset, last - offset)
         rotations, root = motion.rotations.clone(), motion.root.clone()
         change = after.rotations[span] @ before.rotations[span].transpose(-1, -2)
         rotations[first:last] = change.to(rotations) @ rotations[first:last]
@@ -269,10 +275,7 @@ class DanceEngine:
     def _decode(self, codes: torch.Tensor, frames: int) -> Motion:
         with torch.no_grad():
             features = self.model.tokenizer.decode(codes[None].to(self.device))[0, :frames].float().cpu()
-        motion, flips = without_flips(features_to_motion(features, FPS))
-        if flips:
-            log.debug("took %d whole-body flips out of the decoding", flips)
-        return motion
+        return decoded_motion(features)
 
     def _spliced(
         self, dance: Dance, edit: Edit, codes: torch.Tensor, frames: int, segments: tuple[Segment, ...]
@@ -330,6 +333,22 @@ class DanceEngine:
         if self.device == "cuda":
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return torch.autocast("cpu", enabled=False)
+
+
+def decoded_motion(features: torch.Tensor) -> Motion:
+    """(T, FEATURE_DIM) decoded features -> the motion the engine returns. Differentiable: token
+    steering optimises its objective through it (``steering_decode``)."""
+    motion, flips = without_flips(features_to_motion(features, FPS))
+    if flips:
+        log.debug("took %d whole-body flips out of the decoding", flips)
+    return on_the_floor(motion)
+
+
+def steering_decode(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, T, FEATURE_DIM) -> rotations (B, T, 22, 3, 3) and root (B, T, 3) as ``decoded_motion``
+    makes them: what token steering measures is what the dance will be."""
+    motions = [decoded_motion(one) for one in features]
+    return torch.stack([m.rotations for m in motions]), torch.stack([m.root for m in motions])
 
 
 def _refines_beats(signals: Signals, options: SamplingOptions) -> bool:
