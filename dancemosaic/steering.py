@@ -4,6 +4,10 @@ so that their decoded motion (local rotations and root) minimises an objective
 (``rhythm.py``): Adam on the quantised latent, straight through the re-quantisation (the forward
 pass decodes the codes it will end with), a proximity term that keeps the latent near its start,
 and kept tokens returned exactly. The best codes seen (lowest objective) are returned.
+
+The objective must see the motion the engine will return, not the raw decoding: the engine's
+decoding takes whole-body flips out and puts the root's travel over the planted feet, so the raw
+root path can go still while the returned one still travels. ``decode`` is that decoding.
 """
 
 from __future__ import annotations
@@ -19,6 +23,13 @@ from dancemosaic.timing import FPS
 from dancemosaic.tokenizer import MotionTokenizer
 
 Objective = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (rotations, root) -> (B,)
+# (B, T, FEATURE_DIM) decoded features -> local rotations (B, T, 22, 3, 3) and root (B, T, 3)
+Decode = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+
+
+def raw_decode(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The features' rotations and root as they are (the root integrated from its velocities)."""
+    return features_to_rotations_root(features, FPS)
 
 
 @dataclass(frozen=True)
@@ -44,9 +55,11 @@ def steer_codes(
     objective: Objective,
     options: SteerOptions = SteerOptions(),
     progress: Callable[[float], None] | None = None,
+    decode: Decode = raw_decode,
 ) -> torch.Tensor:
     """Codes (1, L, Q) of a window -> steered codes (1, L, Q); tokens where ``keep`` (1, L) is True
-    come back exactly. The codes come back unchanged when steering does not lower the objective."""
+    come back exactly. The codes come back unchanged when steering does not lower the objective.
+    ``objective`` sees the window's first ``frames`` frames through ``decode`` (differentiable)."""
     if options.steps == 0 or keep.all():
         return codes
     with torch.no_grad():
@@ -56,13 +69,13 @@ def steer_codes(
     scale = float(start.pow(2).mean().sqrt().clamp_min(1e-6))
     optimizer = torch.optim.Adam([latent], lr=options.eta * scale)
     report = progress or (lambda fraction: None)
-    best, best_loss = codes, float(_loss(tokenizer, codes, frames, objective))
+    best, best_loss = codes, float(_loss(tokenizer, codes, frames, objective, decode))
     with torch.enable_grad():
         for step in range(options.steps):
             with torch.no_grad():
                 snapped_codes = _snap(tokenizer, latent, codes, keep)
                 snapped = tokenizer.quantizer.decode_codes(snapped_codes)
-            effect = objective(*_decoded(tokenizer, latent + (snapped - latent).detach(), frames))
+            effect = objective(*_decoded(tokenizer, latent + (snapped - latent).detach(), frames, decode))
             if (
                 float(effect.detach()) < best_loss
             ):  # the loss of the snapped codes, before this step moves them
@@ -74,7 +87,7 @@ def steer_codes(
             report((step + 1) / options.steps)
     with torch.no_grad():
         final = _snap(tokenizer, latent, codes, keep)
-        if float(_loss(tokenizer, final, frames, objective)) < best_loss:
+        if float(_loss(tokenizer, final, frames, objective, decode)) < best_loss:
             best = final
     return best
 
@@ -85,13 +98,15 @@ def _snap(
     return torch.where(keep[..., None], codes, quantize(tokenizer, latent))
 
 
-def _loss(tokenizer: MotionTokenizer, codes: torch.Tensor, frames: int, objective: Objective) -> torch.Tensor:
+def _loss(
+    tokenizer: MotionTokenizer, codes: torch.Tensor, frames: int, objective: Objective, decode: Decode
+) -> torch.Tensor:
     with torch.no_grad():
-        return objective(*_decoded(tokenizer, tokenizer.quantizer.decode_codes(codes), frames)).sum()
+        return objective(*_decoded(tokenizer, tokenizer.quantizer.decode_codes(codes), frames, decode)).sum()
 
 
 def _decoded(
-    tokenizer: MotionTokenizer, latent: torch.Tensor, frames: int
+    tokenizer: MotionTokenizer, latent: torch.Tensor, frames: int, decode: Decode
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(B, L, D) latent -> local rotations (B, frames, 22, 3, 3) and root (B, frames, 3), differentiable."""
-    return features_to_rotations_root(tokenizer.decode_latent(latent)[:, :frames], FPS)
+    return decode(tokenizer.decode_latent(latent)[:, :frames])
