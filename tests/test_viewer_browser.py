@@ -385,13 +385,22 @@ def still_frame(page, seconds: float) -> None:
     page.wait_for_timeout(300)
 
 
-def test_the_dancer_is_a_solid_shaded_figure(site, webgl_browser):
-    with open_player(webgl_browser, site) as (page, errors):
+@pytest.mark.parametrize("view", ["3d", "2d"])
+def test_the_dancer_is_a_solid_shaded_figure(site, request, view):
+    # The 2D view is what a browser without WebGL 2 shows (Chrome without a GPU it trusts): the
+    # same mannequin, drawn flat, not a line skeleton.
+    browser = request.getfixturevalue("webgl_browser" if view == "3d" else "plain_browser")
+    with open_player(browser, site) as (page, errors):
         wait_ready(page)
         wait_audio(page)
-        still_frame(page, 0.5)
+        if view == "3d":
+            still_frame(page, 0.5)
+        else:
+            page.evaluate(f"{ROOT}.querySelector('audio').currentTime = 0.5")
+            page.wait_for_function(f"{ROOT}.dataset.frame === '15'")
+        assert page.evaluate("window.player.state().webgl") is (view == "3d")
         image, box = canvas_image(page)
-        screenshot(page, "viewer-3d-solid.png")
+        screenshot(page, f"viewer-{view}-solid.png")
         hip, knee = (page.evaluate(f"window.player.jointScreenPosition({j})") for j in (LEFT_HIP, LEFT_KNEE))
         x, y = round((hip["x"] + knee["x"]) / 2 - box["x"]), round((hip["y"] + knee["y"]) / 2 - box["y"])
         # Across the middle of the left thigh (the dancer's left limbs are tinted blue): the leg is a

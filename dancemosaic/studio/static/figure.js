@@ -10,37 +10,14 @@
 // shrinks to a small see-through dot drawn through the body, so joints can still be clicked.
 // A ghost figure (``{ghost: true}``) is the same shape in one see-through violet, casting no shadow.
 
+import {
+  BONE_RADII, DEFAULT_RADIUS, FIGURE_COLORS, HEAD, KNOB_SCALE, sideOf, WIDE_BONES,
+} from "./proportions.js";
 import * as THREE from "./vendor/three/three.module.js";
 
-// Capsule radius (m) of the bone from a joint's parent to the joint, by the joint's SMPL name.
-const BONE_RADII = {
-  left_hip: 0.075, right_hip: 0.075, spine1: 0.1, spine2: 0.1, spine3: 0.105, neck: 0.05,
-  left_knee: 0.068, right_knee: 0.068, left_ankle: 0.05, right_ankle: 0.05,
-  left_foot: 0.04, right_foot: 0.04, left_collar: 0.06, right_collar: 0.06, head: 0.05,
-  left_shoulder: 0.055, right_shoulder: 0.055, left_elbow: 0.045, right_elbow: 0.045,
-  left_wrist: 0.037, right_wrist: 0.037, left_hand: 0.032, right_hand: 0.032,
-};
-const DEFAULT_RADIUS = 0.04; // bones of a skeleton with other names
-// Torso bones are wider than deep: their capsule is stretched along the line between two joints.
-const WIDE_BONES = {
-  spine1: ["left_hip", "right_hip", 1.45],
-  spine2: ["left_collar", "right_collar", 1.4],
-  spine3: ["left_collar", "right_collar", 1.55],
-};
-const HEAD = { name: "head", radii: [0.085, 0.105, 0.095], lift: 0.07 }; // ellipsoid, raised along the neck
-const KNOB_SCALE = 1.2; // a kept joint's ball is this much wider than its thickest bone, so it shows
 const DOT_RADIUS = 0.025; // joints over the SMPL body
 const DOT_OPACITY = 0.45;
 export const HALO_PX = 32; // a kept joint's ring, outer diameter in CSS pixels (about 4 px thick)
-
-export const FIGURE_COLORS = {
-  ghost: 0x8b5cf6, // a see-through violet: another version or variation, drawn to compare
-  torso: 0x9ca3af,
-  left: 0x6f8fc7,
-  right: 0xaab2bd,
-  kept: 0xf97316,
-  joint: 0x334155, // the dots over the SMPL body
-};
 
 const UP = new THREE.Vector3(0, 1, 0);
 
@@ -69,9 +46,7 @@ export class Figure {
   }
 
   _side(name) {
-    if (name.startsWith("left_")) return "left";
-    if (name.startsWith("right_")) return "right";
-    return "torso";
+    return sideOf(name);
   }
 
   _buildBones() {
