@@ -23,6 +23,7 @@ from dancemosaic.editing import CONTEXT_TOKENS, Signals, fill, refine_beats_span
 from dancemosaic.floor import on_the_floor
 from dancemosaic.model import DanceModel
 from dancemosaic.motion import Motion, resample
+from dancemosaic.planted_feet import with_planted_feet
 from dancemosaic.refine import RefineOptions
 from dancemosaic.representation import (
     features_to_motion,
@@ -341,7 +342,7 @@ def decoded_motion(features: torch.Tensor) -> Motion:
     motion, flips = without_flips(features_to_motion(features, FPS))
     if flips:
         log.debug("took %d whole-body flips out of the decoding", flips)
-    return on_the_floor(motion)
+    return with_planted_feet(on_the_floor(motion))
 
 
 def steering_decode(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
