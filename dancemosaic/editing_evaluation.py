@@ -9,6 +9,9 @@ measures, in world space on the final motion:
 - the kept-joint error: the most any joint the instruction may not move moved over the span (cm;
   the arm instructions keep every other joint, the others may move the whole body);
 - the outside-span drift: the most anything moved outside the span (mm);
+- the border jump ratio (``splice.border_jump_ratio``): the largest joint-velocity change next to
+  the edit's blend zones over the largest anywhere else in the dance (at most 1: the new motion
+  joins the old no jerkier than the dance itself);
 - the change of the whole dance's beat alignment (BAS) and the foot skating over the span;
 - optionally, the same effect after a plain prompt edit of the span with the effect's own prompt
   (what text alone did before instructions existed).
@@ -32,8 +35,8 @@ from dancemosaic import instructions, metrics, music, percussion
 from dancemosaic.dance import Dance, Edit, Request
 from dancemosaic.engine import DanceEngine
 from dancemosaic.sampling import SamplingOptions
-from dancemosaic.splice import joint_drift
-from dancemosaic.timing import SAMPLE_RATE, seconds_to_frames
+from dancemosaic.splice import border_jump_ratio, joint_drift
+from dancemosaic.timing import FPS, SAMPLE_RATE, seconds_to_frames
 
 TARGET_PCT = 80.0  # the share of trials an instruction must reach its stated effect in
 # (bpm, percussion style, the dance's prompt): one song per style, as the studio's demo songs
@@ -88,10 +91,12 @@ def trial(
     (outcome,) = instructions.outcomes((effect,), base.motion, edited.motion, first, last)
     moved = joint_drift(base.motion, edited.motion, range(22), 0, base.motion.num_frames)  # (T, 22) m
     outside = np.concatenate([moved[:first].numpy(), moved[last:].numpy()])
+    zones = [(round(a * FPS), round(b * FPS)) for a, b in edited.blends]
     row = {
         "reached": outcome.reached,
         "change": outcome.change,
         "outside_drift_mm": float(outside.max() * 1000) if len(outside) else 0.0,
+        "border_jump_ratio": border_jump_ratio(edited.joints()[:, :22], zones),
         "bas_change": beat_alignment(edited) - beat_alignment(base),
         "fsr_before": metrics.foot_skate_ratio(base.joints()[first:last]),
         "fsr_after": metrics.foot_skate_ratio(edited.joints()[first:last]),
@@ -156,7 +161,10 @@ def summarise(effect: instructions.Effect, values: list[dict]) -> dict:
         "target": effect.target, "trials": len(values), "reached_pct": reached,
         "meets_target": reached >= TARGET_PCT, "median_change": median("change"),
         "worst_change": min((v["change"] for v in values), key=lambda c: effect.sign * c),
-        "outside_drift_mm": max(v["outside_drift_mm"] for v in values), "bas_change": median("bas_change"),
+        "outside_drift_mm": max(v["outside_drift_mm"] for v in values),
+        "border_jump_ratio": max(v["border_jump_ratio"] for v in values),
+        "border_jumps_over_1": int(sum(v["border_jump_ratio"] > 1 for v in values)),
+        "bas_change": median("bas_change"),
         "fsr_before": median("fsr_before"), "fsr_after": median("fsr_after"), "seconds": median("seconds"),
     }  # fmt: skip
     if "kept_error_cm" in values[0]:
@@ -171,8 +179,8 @@ def markdown(summary: dict) -> str:
     """The editing table as markdown, one row per instruction, and the protocol under it."""
     prompt = any("prompt_only_pct" in s for name, s in summary.items() if not name.startswith("_"))
     head = ["instruction", "target", "reached", "median change", "worst change", "kept joints, max (cm)",
-            "outside drift, max (mm)", "BAS change (median)", "FSR % before -> after",
-            "s per edit"]  # fmt: skip
+            "outside drift, max (mm)", "border jump ratio, max (trials > 1)", "BAS change (median)",
+            "FSR % before -> after", "s per edit"]  # fmt: skip
     if prompt:
         head.insert(5, "prompt only: reached, change")
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
@@ -181,7 +189,8 @@ def markdown(summary: dict) -> str:
             continue
         kept = f"{s['kept_error_cm']:.2f}" if "kept_error_cm" in s else "(whole body)"
         cells = [name, s["target"], f"{s['reached_pct']:.0f}% of {s['trials']}", f"{s['median_change']:.3g}",
-                 f"{s['worst_change']:.3g}", kept, f"{s['outside_drift_mm']:.2g}", f"{s['bas_change']:+.3f}",
+                 f"{s['worst_change']:.3g}", kept, f"{s['outside_drift_mm']:.2g}",
+                 f"{s['border_jump_ratio']:.2f} ({s['border_jumps_over_1']})", f"{s['bas_change']:+.3f}",
                  f"{s['fsr_before']:.1f} -> {s['fsr_after']:.1f}", f"{s['seconds']:.1f}"]  # fmt: skip
         if prompt:
             cells.insert(5, f"{s['prompt_only_pct']:.0f}%, {s['prompt_only_change']:.3g}")

@@ -31,7 +31,7 @@ from dancemosaic.representation import (
 )
 from dancemosaic.root_continuity import without_flips
 from dancemosaic.sampling import SamplingOptions
-from dancemosaic.splice import BLEND_FRAMES, joint_drift, splice
+from dancemosaic.splice import BLEND_FRAMES, carry, joint_drift, splice
 from dancemosaic.steering import SteerOptions, steer_codes
 from dancemosaic.text import load_text_encoder
 from dancemosaic.timing import FPS, FRAMES_PER_TOKEN, frames_to_tokens, seconds_to_frames
@@ -186,7 +186,8 @@ class DanceEngine:
     ) -> tuple[torch.Tensor, Motion]:  # fmt: skip
         """Steer the tokens of frames [first, last) towards the effects, in a window with
         CONTEXT_TOKENS of kept context each side, and carry the change (steered decoding against
-        the tokens' own decoding) onto ``motion``: its details outside the effect stay as they were."""
+        the tokens' own decoding) onto ``motion`` (``splice.carry``, faded at the span's borders):
+        its details outside the effect stay as they were."""
         tokens = (first // FRAMES_PER_TOKEN, frames_to_tokens(last))
         window = (max(0, tokens[0] - CONTEXT_TOKENS), min(len(codes), tokens[1] + CONTEXT_TOKENS))
         offset = window[0] * FRAMES_PER_TOKEN
@@ -204,14 +205,12 @@ class DanceEngine:
             new_codes = steer_codes(
                 tokenizer, start_codes, keep, frames, objective, options, decode=steering_decode
             )
-        before, after = (self._decode(c[0].cpu(), frames) for c in (start_codes, new_codes))
-        rotations, root = motion.rotations.clone(), motion.root.clone()
-        change = after.rotations[span] @ before.rotations[span].transpose(-1, -2)
-        rotations[first:last] = change.to(rotations) @ rotations[first:last]
-        root[first:last] += (after.root[span] - before.root[span]).to(root)
+        before, after = (
+            self._decode(c[0].cpu(), frames).slice(span.start, span.stop) for c in (start_codes, new_codes)
+        )
         codes = codes.clone()
         codes[window[0] : window[1]] = new_codes[0].cpu()
-        return codes, Motion(rotations, root, motion.fps)
+        return codes, carry(motion, before, after, first, last)
 
     def dance_from_motion(self, motion: Motion, text: str, song: str | Path | None = None) -> Dance:
         """Start from an existing motion (an uploaded BVH, a dataset clip): tokenise it."""

@@ -152,6 +152,36 @@ def _blend_root(old: torch.Tensor, fresh: torch.Tensor, start: int, end: int) ->
     return fresh[start:end] + offset
 
 
+def carry(motion: Motion, before: Motion, after: Motion, start: int, end: int) -> Motion:
+    """``motion`` with the change from ``before`` to ``after`` (two decodings of frames [start, end),
+    e.g. a span's tokens before and after steering) applied over those frames: per joint, the
+    rotation carrying before onto after, and the root's offset. Outside the span nothing moves.
+
+    The change joins the untouched frames without a jump: the rotations and the root's height
+    fade it in over the span's first BLEND_FRAMES and out over its last (smoothstep, zero slope);
+    the horizontal offset loses a linear blend of its values at the span's two ends, so the path
+    leaves and rejoins the old one where it meets it without adding any sideways wander (a
+    steered root path, integrated from velocities, would otherwise jump back at the span's end)."""
+    n = end - start
+    if before.num_frames != n or after.num_frames != n:
+        raise ValueError(f"before and after must hold the span's {n} frames")
+    entry, exit_ = _fades(start, end)
+    weight = (1 - entry * (start > 0)) * (1 - exit_ * (end < motion.num_frames))  # (N,) 0 at the borders
+    change = rotation.matrix_to_quaternion(after.rotations @ before.rotations.transpose(-1, -2))
+    identity = torch.zeros_like(change)
+    identity[..., 0] = 1.0
+    faded = rotation.slerp(identity, change, weight[:, None].expand(-1, change.shape[1]).to(change))
+    rotations, root = motion.rotations.clone(), motion.root.clone()
+    rotations[start:end] = rotation.quaternion_to_matrix(faded).to(rotations) @ rotations[start:end]
+    offset = (after.root - before.root).to(root)
+    share = torch.arange(1, n + 1, dtype=root.dtype)[:, None] / (n + 1)  # 0 before the span, 1 after
+    ends = offset[[0, -1]][:, [0, 2]].clone()
+    offset[:, [0, 2]] -= (1 - share) * ends[0] * (start > 0) + share * ends[1] * (end < motion.num_frames)
+    offset[:, 1] *= weight.to(root)
+    root[start:end] += offset
+    return Motion(rotations, root, motion.fps)
+
+
 def joint_drift(old: Motion, new: Motion, joints: Iterable[int], start: int, end: int) -> torch.Tensor:
     """(end - start, len(joints)) world-space distances (m) between where ``joints`` are in ``new``
     and where they were in ``old`` over frames [start, end): the measured figure, not a proxy."""

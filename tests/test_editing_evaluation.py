@@ -27,7 +27,7 @@ def test_the_table_measures_each_instruction_on_real_trials(engine):
     assert lower["kept_error_cm"] <= 0.01  # the arms moved; every other joint stayed put
     assert "kept_error_cm" not in jump  # a jump may move the whole body
     for row in (lower, jump):
-        assert row["outside_drift_mm"] <= 1.0
+        assert row["outside_drift_mm"] <= 1.0 and row["border_jump_ratio"] <= 1.0
         assert all(math.isfinite(row[k]) for k in ("bas_change", "fsr_before", "fsr_after", "seconds"))
     table = editing_evaluation.markdown(summary)
     assert "| arms lower | -0.1 m | 100% of 2 |" in table and "1 songs x 2 seeds" in table

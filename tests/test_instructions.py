@@ -1,6 +1,7 @@
 """Edits by description on a tiny random engine: each instruction's measured effect goes the way
-it says by its stated amount, nothing outside the span moves, the joints an effect may not move
-stay put, unknown instructions fall back to the prompt and say so, and instructions combine."""
+it says by its stated amount, nothing outside the span moves and the span joins it without a
+jump, the joints an effect may not move stay put, unknown instructions fall back to the prompt
+and say so, and instructions combine."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from dancemosaic import instructions
 from dancemosaic.dance import Dance, Request
 from dancemosaic.sampling import SamplingOptions
 from dancemosaic.skeleton import JOINT_INDEX
-from dancemosaic.splice import joint_drift
+from dancemosaic.splice import border_jump_ratio, joint_drift
 
 FAST = SamplingOptions(steps=2, refine_steps=5)
 SPAN = (2.0, 5.0)
@@ -67,6 +68,9 @@ def test_each_instruction_goes_its_way_says_what_it_measured_and_moves_nothing_o
     else:
         assert outcome.reached, message
     assert outside_drift(dance, edited) <= 1e-3
+    zones = [(round(a * 30), round(b * 30)) for a, b in edited.blends]
+    assert zones[0][0] == FRAMES.start and zones[-1][1] == FRAMES.stop
+    assert border_jump_ratio(edited.motion.joints().numpy(), zones) <= 1.0  # joins the old without a jump
     assert edited.parent is dance and edited.segments[1].text == effect.prompt
 
 

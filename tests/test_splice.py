@@ -12,6 +12,7 @@ from dancemosaic.skeleton import BODY_PARTS, JOINT_INDEX
 from dancemosaic.splice import (
     BLEND_FRAMES,
     border_jump_ratio,
+    carry,
     joint_drift,
     kinematic_chain,
     splice,
@@ -116,3 +117,26 @@ def test_impossible_splices_are_refused(pair):
         splice(old, fresh, 100, 50)
     with pytest.raises(ValueError, match="cannot splice"):
         splice(old.slice(0, 100), fresh, 20, 120)  # past the old end, but short of the new end
+
+
+def test_a_carried_change_stays_in_the_span_and_joins_the_old_motion_without_a_jump(make_motion):
+    """A steered span: the change from one decoding to another (a turn of every joint, a rise and a
+    path that ends 0.4 m away) applied to the dance, faded in and out at the borders."""
+    old = make_motion(120, seed=8)
+    before = make_motion(40, seed=9)
+    lift = rotation.axis_angle_to_matrix(torch.full((22, 3), 0.3))
+    travel = torch.linspace(0, 1, 40)[:, None] * torch.tensor([0.4, 0.1, 0.0])
+    after = Motion(lift @ before.rotations, before.root + travel)
+    carried = carry(old, before, after, 40, 80)
+    moved = (carried.joints() - old.joints()).norm(dim=-1)
+    assert moved[:40].max() == 0 and moved[80:].max() == 0 and moved[50:70].max(-1).values.min() > 0.05
+    assert (
+        border_jump_ratio(carried.joints().numpy(), [(40, 40 + BLEND_FRAMES), (80 - BLEND_FRAMES, 80)]) <= 1
+    )
+    inside = (carried.rotations[50:70] @ old.rotations[50:70].transpose(-1, -2)) - lift
+    assert inside.abs().max() < 1e-5  # the change itself, in full, away from the borders
+    # The path rejoins the old one: no sideways step at the end, and the rise is kept inside.
+    assert (carried.root[79] - old.root[79]).norm() < 0.02
+    assert carried.root[60, 1] - old.root[60, 1] == pytest.approx(0.05, abs=0.005)
+    with pytest.raises(ValueError, match="span's 50 frames"):
+        carry(old, before, after, 40, 90)
