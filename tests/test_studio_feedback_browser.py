@@ -86,9 +86,7 @@ def test_a_song_is_checked_as_it_arrives_and_the_page_goes_on(studio_url, tmp_pa
         page.wait_for_function(HAS_SONG)
         page.locator("#dm-generate").click()
         page.wait_for_selector(f'{HOST}[data-ready="1"]', timeout=TIMEOUT_MS)
-        page.wait_for_function(
-            "() => document.querySelector('#dm-summary').innerText.includes('Version 1')", timeout=TIMEOUT_MS
-        )
+        wait_for_text(page, "#dm-summary", "Version 1")
         assert not toasts(page), toasts(page)  # the good song arrived without a word
         screenshot(page, "feedback-3-danced.png")
         # Chromium itself cannot load the text file for the waveform; anything else is a fault.
@@ -108,9 +106,7 @@ def test_an_mp4_export_shows_progress_and_the_time_left_then_offers_the_file(stu
         page.wait_for_function(HAS_SONG)
         page.locator("#dm-length input").fill("3")  # 3 s of dance: 90 frames, seconds to render
         page.locator("#dm-generate").click()
-        page.wait_for_function(
-            "() => document.querySelector('#dm-summary').innerText.includes('Version 1')", timeout=TIMEOUT_MS
-        )
+        wait_for_text(page, "#dm-summary", "Version 1")
         page.get_by_role("tab", name="Export").click()
         page.get_by_label("MP4 video with the song").check()
         page.locator("#dm-export").click()
