@@ -200,7 +200,8 @@ class DanceEngine:
             with torch.no_grad():
                 start = decoded_motion(tokenizer.decode(start_codes)[0, :frames].float())
             span = slice(first - offset, last - offset)
-            objective = instructions.objective(effects, start.rotations, start.root, span)
+            finish = _carrier(motion, start.slice(span.start, span.stop), first, last)
+            objective = instructions.objective(effects, start.rotations, start.root, span, finish)
             keep = keep.to(self.device)
             new_codes = steer_codes(
                 tokenizer, start_codes, keep, frames, objective, options, decode=steering_decode
@@ -349,6 +350,23 @@ def steering_decode(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]
     makes them: what token steering measures is what the dance will be."""
     motions = [decoded_motion(one) for one in features]
     return torch.stack([m.rotations for m in motions]), torch.stack([m.root for m in motions])
+
+
+def _carrier(motion: Motion, before: Motion, first: int, last: int) -> instructions.Finish:
+    """The steering's view of the dance: a span's new decoding -> ``motion`` over frames
+    [first, last) once ``splice.carry`` has carried the change from ``before`` onto it (with one
+    frame of the dance each side, so it fades at the borders as the edit will)."""
+    inside = (int(first > 0), int(last < motion.num_frames))
+    around = motion.slice(first - inside[0], last + inside[1])
+    around = Motion(around.rotations.to(before.root.device), around.root.to(before.root.device), motion.fps)
+
+    def finish(rotations: torch.Tensor, root: torch.Tensor) -> Motion:
+        carried = carry(
+            around, before, Motion(rotations, root, motion.fps), inside[0], inside[0] + last - first
+        )
+        return carried.slice(inside[0], inside[0] + last - first)
+
+    return finish
 
 
 def _refines_beats(signals: Signals, options: SamplingOptions) -> bool:

@@ -267,21 +267,29 @@ def moving_joints(effects: tuple[Effect, ...]) -> tuple[int, ...] | None:
     return tuple(sorted({j for effect in effects for j in effect.joints}))
 
 
+Finish = Callable[[torch.Tensor, torch.Tensor], Motion]  # a span's new decoding -> the dance's motion there
+
+
 def objective(
-    effects: tuple[Effect, ...], rotations: torch.Tensor, root: torch.Tensor, span: slice
-) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    effects: tuple[Effect, ...], rotations: torch.Tensor, root: torch.Tensor, span: slice,
+    finish: Finish | None = None,
+) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:  # fmt: skip
     """A loss on a window's decoded (B, T, 22, 3, 3) local rotations and (B, T, 3) root: a hinge
     per effect that is 0 once its measure over ``span`` has gone OVERSHOOT times the stated amount
     the right way from the start (``rotations`` (T, 22, 3, 3), ``root`` (T, 3)).
 
-    When the effects may move only some joints, the loss sees the body the splice will make: those
-    joints' new local rotations under every other joint (and the root) as it was. So the steering
-    is not held back by, nor credited for, changes that the splice will undo."""
-    start = skeleton.forward_kinematics(rotations, root)[0]
-    floor = floor_height(start[span])
+    The loss sees the body the dance will have. ``finish`` (differentiable) turns the span's
+    decoding into the dance's motion over the span (the engine carries the change onto the dance
+    and fades it at the borders); without it, the decoding is the dance. When the effects may
+    move only some joints, those joints take their new local rotations under every other joint
+    (and the root) as it was, as the splice will make them. So the steering is not held back by,
+    nor credited for, changes that will not reach the dance."""
+    finish = finish or (lambda r, t: Motion(r, t))
+    start = finish(rotations[span], root[span]).joints()
+    floor = floor_height(start)
     goals = []
     for effect in effects:
-        old = effect.measure(start[span], floor).detach()
+        old = effect.measure(start, floor).detach()
         step = effect.sign * OVERSHOOT * effect.amount
         goal, scale = (old * (1 + step), old * effect.amount) if effect.ratio else (old + step, effect.amount)
         goals.append((effect, goal, scale.clamp_min(1e-6) if torch.is_tensor(scale) else scale))
@@ -292,7 +300,8 @@ def objective(
     def loss(new_rotations: torch.Tensor, new_root: torch.Tensor) -> torch.Tensor:
         if moving is not None:
             new_rotations, new_root = torch.where(mask, new_rotations, rotations), root.expand_as(new_root)
-        joints = skeleton.forward_kinematics(new_rotations, new_root)[0][:, span]
+        finished = [finish(r[span], t[span]) for r, t in zip(new_rotations, new_root, strict=True)]
+        joints = torch.stack([motion.joints() for motion in finished])  # (B, N, 22, 3)
         return sum(torch.relu(effect.sign * (goal - effect.measure(joints, floor))) / scale
                    for effect, goal, scale in goals)  # fmt: skip
 

@@ -156,29 +156,36 @@ def carry(motion: Motion, before: Motion, after: Motion, start: int, end: int) -
     """``motion`` with the change from ``before`` to ``after`` (two decodings of frames [start, end),
     e.g. a span's tokens before and after steering) applied over those frames: per joint, the
     rotation carrying before onto after, and the root's offset. Outside the span nothing moves.
+    Differentiable in ``after`` (token steering measures its objective on the result).
 
     The change joins the untouched frames without a jump: the rotations and the root's height
     fade it in over the span's first BLEND_FRAMES and out over its last (smoothstep, zero slope);
-    the horizontal offset loses a linear blend of its values at the span's two ends, so the path
-    leaves and rejoins the old one where it meets it without adding any sideways wander (a
-    steered root path, integrated from velocities, would otherwise jump back at the span's end)."""
+    the horizontal offset loses a smoothstep blend, over the whole span, of its values at the
+    span's two ends, so the path leaves and rejoins the old one where it meets it, with no step
+    in speed (a steered root path, integrated from velocities, would otherwise jump back at the
+    span's end). The blend is the "smooth straight way" ``instructions.root_wander`` measures
+    travel from, so it adds no wander."""
     n = end - start
     if before.num_frames != n or after.num_frames != n:
         raise ValueError(f"before and after must hold the span's {n} frames")
     entry, exit_ = _fades(start, end)
-    weight = (1 - entry * (start > 0)) * (1 - exit_ * (end < motion.num_frames))  # (N,) 0 at the borders
-    change = rotation.matrix_to_quaternion(after.rotations @ before.rotations.transpose(-1, -2))
+    weight = ((1 - entry * (start > 0)) * (1 - exit_ * (end < motion.num_frames))).to(motion.root)  # (N,)
+    change = rotation.matrix_to_quaternion(after.rotations @ before.rotations.transpose(-1, -2))  # w >= 0
     identity = torch.zeros_like(change)
     identity[..., 0] = 1.0
-    faded = rotation.slerp(identity, change, weight[:, None].expand(-1, change.shape[1]).to(change))
-    rotations, root = motion.rotations.clone(), motion.root.clone()
-    rotations[start:end] = rotation.quaternion_to_matrix(faded).to(rotations) @ rotations[start:end]
-    offset = (after.root - before.root).to(root)
-    share = torch.arange(1, n + 1, dtype=root.dtype)[:, None] / (n + 1)  # 0 before the span, 1 after
-    ends = offset[[0, -1]][:, [0, 2]].clone()
-    offset[:, [0, 2]] -= (1 - share) * ends[0] * (start > 0) + share * ends[1] * (end < motion.num_frames)
-    offset[:, 1] *= weight.to(root)
-    root[start:end] += offset
+    faded = identity + weight[:, None, None].to(change) * (change - identity)  # normalised below (nlerp)
+    span = rotation.quaternion_to_matrix(faded) @ motion.rotations[start:end].to(change)
+    offset = after.root - before.root
+    share = _smoothstep(torch.arange(1, n + 1) / (n + 1))[:, None].to(offset)  # 0 before, 1 after
+    ends = offset[[0, -1]][:, [0, 2]]
+    horizontal = (
+        offset[:, [0, 2]] - (1 - share) * ends[0] * (start > 0) - share * ends[1] * (end < motion.num_frames)
+    )
+    offset = torch.stack([horizontal[:, 0], offset[:, 1] * weight.to(offset), horizontal[:, 1]], -1)
+    rotations = torch.cat([motion.rotations[:start], span.to(motion.rotations), motion.rotations[end:]])
+    root = torch.cat(
+        [motion.root[:start], motion.root[start:end] + offset.to(motion.root), motion.root[end:]]
+    )
     return Motion(rotations, root, motion.fps)
 
 

@@ -34,15 +34,17 @@ def raw_decode(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 @dataclass(frozen=True)
 class SteerOptions:
-    """``steps`` Adam steps of relative size ``eta``; ``proximity`` weighs staying near the start."""
+    """``steps`` Adam steps of relative size ``eta`` per round, up to ``rounds`` rounds while the
+    objective is not met; ``proximity`` weighs staying near the round's start."""
 
     steps: int = 80
     eta: float = 0.1
     proximity: float = 0.05
+    rounds: int = 3
 
     def __post_init__(self) -> None:
-        if self.steps < 0:
-            raise ValueError(f"steps={self.steps} must be >= 0")
+        if self.steps < 0 or self.rounds < 1:
+            raise ValueError(f"steps={self.steps} must be >= 0 and rounds={self.rounds} >= 1")
         if not self.eta > 0 or self.proximity < 0:
             raise ValueError("eta must be > 0 and proximity >= 0")
 
@@ -59,16 +61,36 @@ def steer_codes(
 ) -> torch.Tensor:
     """Codes (1, L, Q) of a window -> steered codes (1, L, Q); tokens where ``keep`` (1, L) is True
     come back exactly. The codes come back unchanged when steering does not lower the objective.
-    ``objective`` sees the window's first ``frames`` frames through ``decode`` (differentiable)."""
+    ``objective`` sees the window's first ``frames`` frames through ``decode`` (differentiable).
+
+    While the objective is above 0 and the last round lowered it, a new round starts from the best
+    codes so far (up to ``options.rounds``): the proximity term then holds the latent near them,
+    not near the start, and Adam's step sizes start afresh."""
     if options.steps == 0 or keep.all():
         return codes
+    report = progress or (lambda fraction: None)
+    best, best_loss = codes, float(_loss(tokenizer, codes, frames, objective, decode))
+    for _ in range(options.rounds):
+        steered, loss = _round(tokenizer, best, keep, frames, objective, options, report, decode)
+        if loss >= best_loss:
+            break
+        best, best_loss = steered, loss
+        if best_loss <= 0:
+            break
+    return best
+
+
+def _round(
+    tokenizer: MotionTokenizer, codes: torch.Tensor, keep: torch.Tensor, frames: int, objective: Objective,
+    options: SteerOptions, report: Callable[[float], None], decode: Decode,
+) -> tuple[torch.Tensor, float]:  # fmt: skip
+    """One round of ``options.steps`` Adam steps from ``codes``: the best codes seen and their loss."""
     with torch.no_grad():
         start = tokenizer.quantizer.decode_codes(codes)  # (1, L, D)
     editable = ~keep[..., None]
     latent = start.clone().requires_grad_(True)
     scale = float(start.pow(2).mean().sqrt().clamp_min(1e-6))
     optimizer = torch.optim.Adam([latent], lr=options.eta * scale)
-    report = progress or (lambda fraction: None)
     best, best_loss = codes, float(_loss(tokenizer, codes, frames, objective, decode))
     with torch.enable_grad():
         for step in range(options.steps):
@@ -76,9 +98,7 @@ def steer_codes(
                 snapped_codes = _snap(tokenizer, latent, codes, keep)
                 snapped = tokenizer.quantizer.decode_codes(snapped_codes)
             effect = objective(*_decoded(tokenizer, latent + (snapped - latent).detach(), frames, decode))
-            if (
-                float(effect.detach()) < best_loss
-            ):  # the loss of the snapped codes, before this step moves them
+            if float(effect.detach()) < best_loss:  # the snapped codes' loss, before this step moves them
                 best, best_loss = snapped_codes, float(effect.detach())
             loss = effect + options.proximity * (latent - start).pow(2).mean() / scale**2
             (grad,) = torch.autograd.grad(loss.sum(), latent)
@@ -87,9 +107,8 @@ def steer_codes(
             report((step + 1) / options.steps)
     with torch.no_grad():
         final = _snap(tokenizer, latent, codes, keep)
-        if float(_loss(tokenizer, final, frames, objective, decode)) < best_loss:
-            best = final
-    return best
+        final_loss = float(_loss(tokenizer, final, frames, objective, decode))
+    return (final, final_loss) if final_loss < best_loss else (best, best_loss)
 
 
 def _snap(
