@@ -26,10 +26,9 @@ class SamplingOptions:
     ``confidence_noise`` (MaskGIT's choice temperature, annealed to 0 by the last step) keeps the
     decoding from settling into runs of one repeated code, which is a frozen dance: with pure
     confidence order 90-97 % of neighbouring first codes were equal against 60-75 % in real dances.
-    For a dance-first model, 6 lifts pose spread from 0.25 to 0.61 of the real dancers' at their
-    joint speed (training songs, `benchmarks/movement.py`); the starter checkpoint, whose prior is
-    everyday motion, crouches with it (held-out FID_g 536, against 174 without it), so the default stays
-    0 until the dance-first checkpoint ships. ``top_k`` keeps the k most likely codes before sampling
+    2 is the shipped dance-first checkpoint's best trade on the held-out songs: FID_k 132 against
+    167 at 0, 707 at 4 and 1153 at 6, while joint speed goes from 0.27 through 0.39 to 0.67 of the
+    real dancers' (`benchmarks/REPORT.md`). ``top_k`` keeps the k most likely codes before sampling
     (None: the whole codebook); 50 is about MoMask's "top 10%" filter on a 512-code book.
     ``residual_temperature`` 0 means argmax for quantizers 1..Q-1, as MoMask does: the residual
     codes add detail, not choices.
@@ -40,7 +39,7 @@ class SamplingOptions:
     top_k: int | None = 50
     guidance: GuidanceOptions = field(default_factory=GuidanceOptions)
     residual_temperature: float = 0.0
-    confidence_noise: float = 0.0  # MaskGIT's choice temperature: Gumbel noise on the remasking order
+    confidence_noise: float = 2.0  # MaskGIT's choice temperature: Gumbel noise on the remasking order
     refine_steps: int = 100  # token optimisation steps when pose constraints are given (0: none)
     beat: BeatOptions = field(default_factory=BeatOptions)  # with a song and no pose targets
 
