@@ -37,6 +37,7 @@ import torch
 
 from dancemosaic import rotation, skeleton
 from dancemosaic.motion import Motion
+from dancemosaic.planted_feet import with_planted_feet
 from dancemosaic.timing import FPS
 
 BLEND_SECONDS = 0.25
@@ -164,7 +165,8 @@ def carry(motion: Motion, before: Motion, after: Motion, start: int, end: int) -
     span's two ends, so the path leaves and rejoins the old one where it meets it, with no step
     in speed (a steered root path, integrated from velocities, would otherwise jump back at the
     span's end). The blend is the "smooth straight way" ``instructions.root_wander`` measures
-    travel from, so it adds no wander."""
+    travel from, so it adds no wander. Last, the span's travel is taken from its standing foot
+    again (``_replanted``), so a carried change does not slide the feet."""
     n = end - start
     if before.num_frames != n or after.num_frames != n:
         raise ValueError(f"before and after must hold the span's {n} frames")
@@ -186,7 +188,20 @@ def carry(motion: Motion, before: Motion, after: Motion, start: int, end: int) -
     root = torch.cat(
         [motion.root[:start], motion.root[start:end] + offset.to(motion.root), motion.root[end:]]
     )
-    return Motion(rotations, root, motion.fps)
+    return _replanted(Motion(rotations, root, motion.fps), start, end, share.to(root))
+
+
+def _replanted(motion: Motion, start: int, end: int, share: torch.Tensor) -> Motion:
+    """``motion`` whose travel over frames [start, end) comes from its standing foot again
+    (``planted_feet``: a carried change moves the root under feet that stood still), bent by
+    ``share`` (N, 1) back onto the old path where the span ends, as ``carry`` bends its offset."""
+    span = motion.slice(start, end)
+    drift = with_planted_feet(span).root[:, [0, 2]] - span.root[:, [0, 2]]  # (N, 2), 0 at the first frame
+    if end < motion.num_frames:
+        drift = drift - share * drift[-1]
+    root = motion.root.clone()
+    root[start:end, [0, 2]] = root[start:end, [0, 2]] + drift
+    return Motion(motion.rotations, root, motion.fps)
 
 
 def joint_drift(old: Motion, new: Motion, joints: Iterable[int], start: int, end: int) -> torch.Tensor:

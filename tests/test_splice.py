@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from dancemosaic import rotation
+from dancemosaic import rotation, skeleton
 from dancemosaic.motion import Motion
 from dancemosaic.skeleton import BODY_PARTS, JOINT_INDEX
 from dancemosaic.splice import (
@@ -140,3 +140,20 @@ def test_a_carried_change_stays_in_the_span_and_joins_the_old_motion_without_a_j
     assert carried.root[60, 1] - old.root[60, 1] == pytest.approx(0.05, abs=0.005)
     with pytest.raises(ValueError, match="span's 50 frames"):
         carry(old, before, after, 40, 90)
+
+
+def test_a_carried_change_does_not_slide_the_standing_feet():
+    """A steered span that moves a standing dancer's root sideways and back: the feet on the floor
+    stay put, because the span's travel is taken from the standing foot again."""
+    frames = 40
+    rotations = torch.eye(3).repeat(120, 22, 1, 1)
+    rest = skeleton.forward_kinematics(rotations[:1], torch.zeros(1, 3))[0][0]
+    root = torch.zeros(120, 3)
+    root[:, 1] = -rest[:, 1].min()  # the lowest foot joint on the floor
+    old = Motion(rotations, root)
+    before = old.slice(40, 80)
+    sway = torch.sin(torch.linspace(0, torch.pi, frames))[:, None] * torch.tensor([0.4, 0.0, 0.0])
+    carried = carry(old, before, Motion(before.rotations, before.root + sway), 40, 80)
+    feet = carried.joints()[:, list(skeleton.FOOT_JOINTS)]
+    assert (feet[1:] - feet[:-1]).norm(dim=-1).max() < 1e-5
+    assert torch.equal(carried.root[80:], old.root[80:])
