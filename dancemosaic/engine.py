@@ -25,10 +25,7 @@ from dancemosaic.model import DanceModel
 from dancemosaic.motion import Motion, resample
 from dancemosaic.planted_feet import with_planted_feet
 from dancemosaic.refine import RefineOptions
-from dancemosaic.representation import (
-    features_to_motion,
-    motion_to_features,
-)
+from dancemosaic.representation import features_to_motion, motion_to_features
 from dancemosaic.root_continuity import without_flips
 from dancemosaic.sampling import SamplingOptions
 from dancemosaic.splice import BLEND_FRAMES, carry, joint_drift, splice
