@@ -121,10 +121,11 @@ def foot_contacts(joints: torch.Tensor, fps: float, floor: torch.Tensor | None =
     return ((speed < CONTACT_SPEED) & low).to(joints.dtype)
 
 
-def _yaw_matrix(angle: torch.Tensor) -> torch.Tensor:
+def yaw_matrix(angle: torch.Tensor) -> torch.Tensor:
+    """(...) angles (rad) -> (..., 3, 3) rotations about +y by them."""
     c, s = torch.cos(angle), torch.sin(angle)
     zero, one = torch.zeros_like(c), torch.ones_like(c)
-    return torch.stack([c, zero, s, zero, one, zero, -s, zero, c]).reshape(3, 3)
+    return torch.stack([c, zero, s, zero, one, zero, -s, zero, c], -1).reshape(*angle.shape, 3, 3)
 
 
 def heading(joints: torch.Tensor) -> torch.Tensor:
@@ -139,7 +140,7 @@ def heading(joints: torch.Tensor) -> torch.Tensor:
 def canonicalize(motion: Motion) -> Motion:
     """Floor at y = 0, frame-0 root above the origin, frame 0 facing +z."""
     joints = motion.joints()
-    yaw = _yaw_matrix(-heading(joints[0])).to(motion.root)
+    yaw = yaw_matrix(-heading(joints[0])).to(motion.root)
     rotations = motion.rotations.clone()
     rotations[:, 0] = yaw @ rotations[:, 0]
     root = motion.root - motion.root[0] * torch.tensor([1.0, 0.0, 1.0])

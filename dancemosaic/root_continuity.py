@@ -17,7 +17,7 @@ import math
 
 import torch
 
-from dancemosaic.motion import Motion
+from dancemosaic.motion import Motion, yaw_matrix
 
 MAX_TURN_PER_FRAME = math.radians(30)  # 900 deg/s at 30 fps: just over the fastest real turn seen
 
@@ -46,15 +46,11 @@ def without_flips(motion: Motion, limit: float = MAX_TURN_PER_FRAME) -> tuple[Mo
 def _turned(motion: Motion, turn: torch.Tensor) -> Motion:
     """Turn each frame's body by ``turn`` (T,) radians about the vertical through its pelvis, and
     its travel on the floor with it."""
-    cos, sin = torch.cos(turn), torch.sin(turn)
-    zero, one = torch.zeros_like(turn), torch.ones_like(turn)
-    yaw = torch.stack([cos, zero, sin, zero, one, zero, -sin, zero, cos], -1).reshape(-1, 3, 3)
+    yaw = yaw_matrix(turn)  # (T, 3, 3)
     rotations = motion.rotations.clone()
     rotations[:, 0] = (yaw @ motion.rotations[:, 0].double()).to(rotations)
-    step = torch.diff(motion.root[:, [0, 2]].double(), dim=0)  # (T-1, 2) travel on the floor, x and z
-    c, s = cos[1:], sin[1:]
-    turned = torch.stack([c * step[:, 0] + s * step[:, 1], -s * step[:, 0] + c * step[:, 1]], -1)
-    start = motion.root[:1, [0, 2]].double()
+    step = torch.diff(motion.root.double(), dim=0) * torch.tensor([1.0, 0.0, 1.0], dtype=torch.float64)
+    turned = (yaw[1:] @ step[..., None])[..., 0]  # (T-1, 3) travel on the floor, turned
     root = motion.root.clone()
-    root[:, [0, 2]] = torch.cat([start, start + turned.cumsum(0)]).to(root)
+    root[1:, [0, 2]] = (motion.root[:1, [0, 2]].double() + turned[:, [0, 2]].cumsum(0)).to(root)
     return Motion(rotations, root, motion.fps)

@@ -7,22 +7,17 @@ import math
 import pytest
 import torch
 
-from dancemosaic.motion import Motion
+from dancemosaic.motion import Motion, yaw_matrix
 from dancemosaic.root_continuity import MAX_TURN_PER_FRAME, heading, without_flips
 
 FRAMES = 90
 
 
-def yaw_matrices(yaw: torch.Tensor) -> torch.Tensor:
-    cos, sin, zero, one = torch.cos(yaw), torch.sin(yaw), torch.zeros_like(yaw), torch.ones_like(yaw)
-    return torch.stack([cos, zero, sin, zero, one, zero, -sin, zero, cos], -1).reshape(-1, 3, 3)
-
-
 def turning_dance(yaw: torch.Tensor) -> Motion:
     """A dancer facing ``yaw`` (T,) with a bent right elbow, walking forward along its own facing."""
     rotations = torch.eye(3).repeat(len(yaw), 22, 1, 1)
-    rotations[:, 0] = yaw_matrices(yaw)
-    rotations[:, 19] = yaw_matrices(torch.full((len(yaw),), 0.7))
+    rotations[:, 0] = yaw_matrix(yaw)
+    rotations[:, 19] = yaw_matrix(torch.full((len(yaw),), 0.7))
     step = 0.02 * torch.stack([torch.sin(yaw), torch.cos(yaw)], -1)  # 0.6 m/s along the facing
     root = torch.zeros(len(yaw), 3)
     root[:, 1] = 0.9
