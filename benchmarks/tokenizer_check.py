@@ -18,16 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from dancemosaic.datasets.corpus import load_index, load_motion  # noqa: E402
 from dancemosaic.engine import DanceEngine  # noqa: E402
+from dancemosaic.movement import movement_ratios  # noqa: E402
 from dancemosaic.representation import features_to_motion, motion_to_features  # noqa: E402
 from dancemosaic.timing import FPS  # noqa: E402
-
-
-def movement(joints: np.ndarray) -> np.ndarray:
-    """(joint speed m/s, pose spread cm) of (T, J, 3) root-relative joints."""
-    relative = joints - joints[:, :1]
-    return np.array(
-        [np.linalg.norm(np.diff(relative, axis=0), axis=-1).mean() * FPS, relative.std(0).mean() * 100]
-    )
 
 
 def main() -> None:
@@ -43,7 +36,8 @@ def main() -> None:
             decoded = features_to_motion(tokenizer.decode(codes)[0], FPS)
         a, b = real.joints().numpy(), decoded.joints().numpy()
         a, b = a[: len(b)], b[: len(a)]
-        speed, spread = movement(b) / movement(a)
+        ratios = movement_ratios(b, a)
+        speed, spread = ratios["speed_ratio"], ratios["spread_ratio"]
         mpjpe = np.linalg.norm((a - a[:, :1]) - (b - b[:, :1]), axis=-1).mean() * 1000
         used = len(np.unique(codes[0, :, 0].numpy()))
         print(f"{entry['name']:<30} speed {speed:.2f} spread {spread:.2f} MPJPE {mpjpe:4.0f} mm codes {used}")
