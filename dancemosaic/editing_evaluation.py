@@ -36,15 +36,10 @@ from dancemosaic.dance import Dance, Edit, Request
 from dancemosaic.engine import DanceEngine
 from dancemosaic.sampling import SamplingOptions
 from dancemosaic.splice import border_jump_ratio, joint_drift
+from dancemosaic.studio.demo_songs import DEMO_SONGS
 from dancemosaic.timing import FPS, SAMPLE_RATE, seconds_to_frames
 
 TARGET_PCT = 80.0  # the share of trials an instruction must reach its stated effect in
-# (bpm, percussion style, the dance's prompt): one song per style, as the studio's demo songs
-SONGS = (
-    (96.0, "clave", "a person dances salsa"),
-    (124.0, "four_on_floor", "a person dances energetically"),
-    (140.0, "breakbeat", "a person dances hip-hop"),
-)
 
 
 @dataclass(frozen=True)
@@ -60,8 +55,8 @@ class Protocol:
     prompt_only: bool = False  # also edit each span with the effect's prompt alone
 
     def __post_init__(self) -> None:
-        if not 1 <= self.songs <= len(SONGS):
-            raise ValueError(f"songs={self.songs}: the editing table has 1-{len(SONGS)} songs")
+        if not 1 <= self.songs <= len(DEMO_SONGS):
+            raise ValueError(f"songs={self.songs}: the editing table has 1-{len(DEMO_SONGS)} songs")
         if self.seeds < 1:
             raise ValueError(f"seeds={self.seeds} must be >= 1")
         start, end = self.span
@@ -116,11 +111,11 @@ def trial(
 def songs(folder: Path, protocol: Protocol) -> list[tuple[Path, str]]:
     """The protocol's songs synthesised into ``folder``: (wav path, the dance's prompt)."""
     made = []
-    for i, (bpm, style, prompt) in enumerate(SONGS[: protocol.songs]):
-        path = folder / f"editing-{style}-{bpm:g}bpm.wav"
-        audio, _ = percussion.synthesize(bpm, protocol.song_seconds, style, i)
+    for i, demo in enumerate(DEMO_SONGS[: protocol.songs]):  # the studio's songs, at the model's rate
+        path = folder / f"editing-{demo.style}-{demo.bpm:g}bpm.wav"
+        audio, _ = percussion.synthesize(demo.bpm, protocol.song_seconds, demo.style, i)
         soundfile.write(path, audio, SAMPLE_RATE)
-        made.append((path, prompt))
+        made.append((path, demo.prompt))
     return made
 
 
