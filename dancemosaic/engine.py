@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dancemosaic import checkpoint, instructions, music
+from dancemosaic import calming, checkpoint, instructions, music
 from dancemosaic.config import ModelConfig
 from dancemosaic.dance import Dance, Edit, PoseTarget, Request, Segment
 from dancemosaic.editing import CONTEXT_TOKENS, Signals, fill, refine_beats_span, refine_span
@@ -143,6 +143,7 @@ class DanceEngine:
         Parts of the instruction that are no known effect regenerate the span with them as its
         prompt. Token effects steer the span's tokens towards their objective (``steering.py``)
         and carry the change onto the current motion; motion effects are exact operations on it;
+        an effect that asks for less and still falls short is topped up exactly (``calming.py``);
         the result is spliced into the old dance (nothing moves outside the span, and when only
         some joints may move, the others stay exactly where they were)."""
         parsed = instructions.parse(instruction)
@@ -164,6 +165,12 @@ class DanceEngine:
                 motion = instructions.OPERATIONS[effect.name](motion, first, last)
         moving = instructions.moving_joints(parsed.effects) if not parsed.unknown else None
         kept = () if moving is None else tuple(j for j in range(22) if j not in moving)
+
+        def join(candidate: Motion) -> Motion:
+            return splice(dance.motion, candidate, first, last, kept).motion
+
+        for effect in steered:  # where the tokens fell short of "less", an exact top-up
+            motion = calming.top_up(effect, current.motion, motion, first, last, join)
         joined = splice(dance.motion, motion, first, last, kept)
         text = " and ".join([e.prompt for e in parsed.effects] + list(parsed.unknown))
         edit = Edit(first / FPS, last / FPS, text, (), seed)

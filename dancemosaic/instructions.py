@@ -84,10 +84,16 @@ def root_wander(joints: torch.Tensor, floor: torch.Tensor) -> torch.Tensor:
     where it is at the span's ends, smoothed (m): the travelling a span can add or drop while the
     dance still rejoins its stage positions after it."""
     root = _smooth(joints[..., :1, :])[..., 0, :][..., [0, 2]]  # (..., N, 2)
-    share = _ramp(root.shape[-2] - 2, root.dtype).to(root.device)
-    share = torch.cat([share.new_zeros(1), share, share.new_ones(1)])[:, None]
+    share = straight_share(root.shape[-2], root.dtype).to(root.device)[:, None]
     off = root - (root[..., :1, :] + share * (root[..., -1:, :] - root[..., :1, :]))
     return (off[..., 1:, :] - off[..., :-1, :]).norm(dim=-1).sum(-1)
+
+
+def straight_share(count: int, dtype: torch.dtype) -> torch.Tensor:
+    """(count,) how far along the smooth straight way between a span's first and last frames each
+    frame is: 0 at the first, 1 at the last, with zero slope at both."""
+    share = _ramp(count - 2, dtype)
+    return torch.cat([share.new_zeros(1), share, share.new_ones(1)])
 
 
 def turn(joints: torch.Tensor, floor: torch.Tensor) -> torch.Tensor:

@@ -112,6 +112,14 @@ def _fades(start: int, end: int) -> tuple[torch.Tensor, torch.Tensor]:
     return entry, entry.flip(0)
 
 
+def inner_weight(start: int, end: int, num_frames: int) -> torch.Tensor:
+    """(N,) how much of a change over frames [start, end) of a ``num_frames`` motion shows: 0 at a
+    border with untouched frames, rising to 1 over the blend zone (smoothstep, zero slope), 1 at a
+    border that is the motion's own start or end."""
+    entry, exit_ = _fades(start, end)
+    return (1 - entry * (start > 0)) * (1 - exit_ * (end < num_frames))
+
+
 def _toward(target: torch.Tensor, source: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """(J, 3, 3) target and source rotations, (N,) weights -> (N, J, 3, 3): the share ``weight`` of
     the rotation that carries ``source`` onto ``target`` (left-multiplied: target = D @ source)."""
@@ -170,8 +178,7 @@ def carry(motion: Motion, before: Motion, after: Motion, start: int, end: int) -
     n = end - start
     if before.num_frames != n or after.num_frames != n:
         raise ValueError(f"before and after must hold the span's {n} frames")
-    entry, exit_ = _fades(start, end)
-    weight = ((1 - entry * (start > 0)) * (1 - exit_ * (end < motion.num_frames))).to(motion.root)  # (N,)
+    weight = inner_weight(start, end, motion.num_frames).to(motion.root)  # (N,)
     change = rotation.matrix_to_quaternion(after.rotations @ before.rotations.transpose(-1, -2))  # w >= 0
     identity = torch.zeros_like(change)
     identity[..., 0] = 1.0
