@@ -7,12 +7,10 @@ exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import os
 import sys
-import threading
 from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
@@ -106,12 +104,11 @@ def train(args: argparse.Namespace) -> None:
 
 
 def generate(args: argparse.Namespace) -> None:
-    # The song is analysed (librosa, its numba kernels, the features) on a second thread while this
-    # one imports torch and loads the checkpoint. Both hold the GIL much of the time, so this saves
-    # only up to about 0.5 s on two busy cores, at no cost. A song that cannot be analysed fails
-    # there quietly and again, with its message, in generate.
-    analysis = threading.Thread(target=_analyse_quietly, args=(args.song,), daemon=True)
-    analysis.start()
+    # The song is analysed while this process imports torch and loads the checkpoint (a forked
+    # child when a core is to spare, else a second thread: early_analysis.py says what each saves).
+    from dancemosaic import early_analysis
+
+    analysed = early_analysis.start(args.song)
     from dancemosaic import export
     from dancemosaic.dance import Request
     from dancemosaic.engine import DanceEngine
@@ -129,7 +126,7 @@ def generate(args: argparse.Namespace) -> None:
             bars.append(tqdm(total=100, desc="generate", bar_format="{l_bar}{bar}| {elapsed}<{remaining}"))
         bars[0].update(round(fraction * 100) - bars[0].n)
 
-    analysis.join()  # generate finds the analysis in music's cache
+    analysed()  # generate finds the analysis in music's cache
     try:
         options = SamplingOptions(steps=args.steps, beat=BeatOptions(steps=args.beat_steps))
         dance = engine.generate(request, options, progress)
@@ -145,13 +142,6 @@ def generate(args: argparse.Namespace) -> None:
         history = History()
         history.push(dance, f"Generate: {request.text} (seed {args.seed})")
         print(write_project(history, Path(args.out) / f"{Path(args.song).stem}-project.zip"))
-
-
-def _analyse_quietly(song: str) -> None:
-    from dancemosaic import music
-
-    with contextlib.suppress(Exception):  # generate analyses it again and says what is wrong
-        music.analyse_file(song)
 
 
 def open_project(args: argparse.Namespace) -> None:

@@ -118,8 +118,24 @@ def analyse_file(path: str | Path) -> MusicFeatures:
     """``extract_features(load_audio(path))``, cached by file and modification time: the engine and
     the studio both ask about the same song, and a song is analysed once. Treat the result as
     read-only (it is shared)."""
+    key = _file_key(path)
+    return _remembered.get(key) or _analyse_file(*key)
+
+
+def remember(path: str | Path, features: MusicFeatures) -> None:
+    """Take ``features`` as the analysis of the file at ``path`` as it is now (made elsewhere: the
+    command line analyses its song in a second process while this one loads the engine)."""
+    if len(_remembered) >= 16:
+        _remembered.clear()
+    _remembered[_file_key(path)] = features
+
+
+def _file_key(path: str | Path) -> tuple[str, float]:
     path = Path(path).resolve()
-    return _analyse_file(str(path), path.stat().st_mtime if path.is_file() else 0.0)
+    return str(path), path.stat().st_mtime if path.is_file() else 0.0
+
+
+_remembered: dict[tuple[str, float], MusicFeatures] = {}
 
 
 @functools.lru_cache(maxsize=16)
