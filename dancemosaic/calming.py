@@ -2,9 +2,9 @@
 
 Token steering reaches them in most spans but not all: a span that barely moves has little left
 for a re-quantised token to take away, and the steering stops where no single code change lowers
-its objective (on the starter's editing table: 5-6 of 24 trials short of "slower" and "stay in
-place"). Less of a motion needs no new material, so when the steered span falls short, the span is
-blended towards a calm version of itself, by the least share that reaches the stated effect:
+its objective (on the starter's editing table: 2, 6 and 5 of 24 trials short of the three). Less
+of a motion needs no new material, so when the steered span falls short, the span is blended
+towards a calm version of itself, by the least share that reaches the stated effect:
 
 - **smaller movements:** every joint below the pelvis towards its mean rotation over the span
   (the pose the dancer moves about), the pelvis towards its mean tilt under its own facing; the
@@ -36,16 +36,6 @@ SLOW_SECONDS = 0.3  # the low-pass' Gaussian width (standard deviation) for "slo
 BISECTIONS = 12  # the share is found to 1/4096
 
 
-def _continuous(quats: torch.Tensor) -> torch.Tensor:
-    """(N, J, 4) -> the same rotations with each quaternion's sign chosen to follow the previous
-    frame's, so averages and filters over time do not cancel q against -q."""
-    out = quats.clone()
-    for t in range(1, len(out)):
-        flip = (out[t] * out[t - 1]).sum(-1, keepdim=True) < 0
-        out[t] = torch.where(flip, -out[t], out[t])
-    return out
-
-
 def _still_pose(motion: Motion, start: int, end: int) -> Motion:
     """The span's joints below the pelvis held at their mean rotation over it, and the pelvis at
     its mean tilt under its own facing (the dancer still turns where it turned)."""
@@ -53,7 +43,7 @@ def _still_pose(motion: Motion, start: int, end: int) -> Motion:
     pelvis = motion.rotations[start:end, 0]
     facing = _facing(pelvis)
     local = torch.cat([(facing.transpose(-1, -2) @ pelvis)[:, None], motion.rotations[start:end, 1:]], 1)
-    quats = _continuous(rotation.matrix_to_quaternion(local))
+    quats = rotation.sign_continuous(rotation.matrix_to_quaternion(local))
     mean = rotation.quaternion_to_matrix(torch.nn.functional.normalize(quats.mean(0), dim=-1))  # (22, 3, 3)
     rotations[start:end] = mean.expand(end - start, -1, -1, -1)
     rotations[start:end, 0] = facing @ _facing(mean[0]).transpose(-1, -2) @ mean[0]  # the mean tilt, level
@@ -74,7 +64,7 @@ def _low_passed(motion: Motion, start: int, end: int) -> Motion:
     offsets = torch.arange(-radius, radius + 1, dtype=motion.root.dtype)
     kernel = torch.exp(-0.5 * (offsets / sigma) ** 2)
     kernel = kernel / kernel.sum()
-    quats = _continuous(rotation.matrix_to_quaternion(motion.rotations[first:last]))
+    quats = rotation.sign_continuous(rotation.matrix_to_quaternion(motion.rotations[first:last]))
     smooth_quats = _filtered(quats.flatten(1), kernel).unflatten(1, quats.shape[1:])
     smooth_quats = torch.nn.functional.normalize(smooth_quats, dim=-1)
     smooth_root = _filtered(motion.root[first:last], kernel)

@@ -5,7 +5,7 @@ torch with the engine (about 2 s) are each most of a command-line dance's start-
 thread they contend for the GIL; in a forked child process they run side by side. Measured with
 ``benchmarks/cli_speed.py`` on a 60 s song (REPORT.md):
 
-- idle 2-core machine: the child took the CLI from 8.0-8.3 s to 5.0-6.4 s;
+- idle 2-core machine: the child took the CLI from 7.7-8.2 s to 5.5-6.4 s (1.8x the warm engine);
 - 2-core machine with both cores already busy (load 3-4.5): the child was 0.6-1.3 s *slower*
   than the thread (a second process gains nothing there and adds its own costs).
 

@@ -28,7 +28,7 @@ from dancemosaic.refine import RefineOptions
 from dancemosaic.representation import features_to_motion, motion_to_features
 from dancemosaic.root_continuity import without_flips
 from dancemosaic.sampling import SamplingOptions
-from dancemosaic.splice import BLEND_FRAMES, carry, joint_drift, splice
+from dancemosaic.splice import BLEND_FRAMES, border_zones, carry, joint_drift, speed_jumps, splice
 from dancemosaic.steering import SteerOptions, steer_codes
 from dancemosaic.text import load_text_encoder
 from dancemosaic.timing import FPS, FRAMES_PER_TOKEN, frames_to_tokens, seconds_to_frames
@@ -191,7 +191,8 @@ class DanceEngine:
         """Steer the tokens of frames [first, last) towards the effects, in a window with
         CONTEXT_TOKENS of kept context each side, and carry the change (steered decoding against
         the tokens' own decoding) onto ``motion`` (``splice.carry``, faded at the span's borders):
-        its details outside the effect stay as they were."""
+        its details outside the effect stay as they were. The steering is held to speed jumps no
+        larger than the dance's largest away from the span's borders (the border rule)."""
         tokens = (first // FRAMES_PER_TOKEN, frames_to_tokens(last))
         window = (max(0, tokens[0] - CONTEXT_TOKENS), min(len(codes), tokens[1] + CONTEXT_TOKENS))
         offset = window[0] * FRAMES_PER_TOKEN
@@ -205,7 +206,8 @@ class DanceEngine:
                 start = decoded_motion(tokenizer.decode(start_codes)[0, :frames].float())
             span = slice(first - offset, last - offset)
             finish = _carrier(motion, start.slice(span.start, span.stop), first, last)
-            objective = instructions.objective(effects, start.rotations, start.root, span, finish)
+            cap = _largest_jump_away_from_borders(motion, first, last)
+            objective = instructions.objective(effects, start.rotations, start.root, span, finish, cap)
             keep = keep.to(self.device)
             new_codes = steer_codes(
                 tokenizer, start_codes, keep, frames, objective, options, decode=steering_decode
@@ -371,6 +373,17 @@ def _carrier(motion: Motion, before: Motion, first: int, last: int) -> instructi
         return carried.slice(inside[0], inside[0] + last - first)
 
     return finish
+
+
+def _largest_jump_away_from_borders(motion: Motion, first: int, last: int) -> float | None:
+    """The dance's largest speed jump (m/s) away from the blend zones an edit of frames
+    [first, last) will have: what the edit may not exceed at them (``splice.border_jump_ratio``
+    at most 1). None when the dance is too short to say."""
+    jumps = speed_jumps(motion.joints().numpy())
+    away = np.ones(len(jumps), dtype=bool)
+    for start, end in border_zones(first, last, motion.num_frames):
+        away[max(0, start - 2) : end + 1] = False  # as border_jump_ratio marks them
+    return float(jumps[away].max()) if away.sum() >= FPS // 2 else None
 
 
 def _refines_beats(signals: Signals, options: SamplingOptions) -> bool:

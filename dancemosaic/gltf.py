@@ -132,12 +132,9 @@ def continuous_quaternions(matrices: np.ndarray) -> np.ndarray:
     q and -q are the same rotation, but LINEAR interpolation between them passes through zero: each
     frame takes the sign closer to the previous frame's quaternion.
     """
-    wxyz = rotation.matrix_to_quaternion(torch.as_tensor(matrices, dtype=torch.float64)).numpy()
-    quat = wxyz[..., [1, 2, 3, 0]]
-    quat /= np.linalg.norm(quat, axis=-1, keepdims=True)
-    agree = np.where(np.sum(quat[1:] * quat[:-1], axis=-1) < 0, -1.0, 1.0)  # (T-1, J)
-    signs = np.concatenate([np.ones_like(quat[:1, :, 0]), np.cumprod(agree, axis=0)])
-    return quat * signs[..., None]
+    wxyz = rotation.matrix_to_quaternion(torch.as_tensor(matrices, dtype=torch.float64))
+    quat = rotation.sign_continuous(wxyz).numpy()[..., [1, 2, 3, 0]]
+    return quat / np.linalg.norm(quat, axis=-1, keepdims=True)
 
 
 def _animation(buffer: _Buffer, dance: Dance) -> tuple[dict, np.ndarray, np.ndarray]:

@@ -165,6 +165,15 @@ def _check_order(order: str) -> None:
         raise ValueError(f"Euler order must be a permutation of XYZ, got {order!r}")
 
 
+def sign_continuous(quat: torch.Tensor) -> torch.Tensor:
+    """(T, ..., 4) unit quaternions over time -> the same rotations, each frame's sign chosen to
+    agree with the previous frame's (q and -q are one rotation, but averages and filters over time
+    would cancel them)."""
+    agree = torch.where((quat[1:] * quat[:-1]).sum(-1) < 0, -1.0, 1.0).to(quat)  # (T-1, ...)
+    signs = torch.cat([torch.ones_like(agree[:1]), torch.cumprod(agree, dim=0)])
+    return quat * signs[..., None]
+
+
 def slerp(q0: torch.Tensor, q1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """Spherical interpolation between unit quaternions (..., 4) with weights t (...,) in [0, 1]."""
     dot = (q0 * q1).sum(-1, keepdim=True)

@@ -87,11 +87,11 @@ def splice(old: Motion, fresh: Motion, start: int, end: int, kept: Iterable[int]
                                                    first, end)  # fmt: skip
         if 0 in joints:
             root[span] = _blend_root(old.root, fresh.root, first, end)
-        blends += _zones(first, end, n_old)
+        blends += border_zones(first, end, n_old)
     return Spliced(Motion(rotations, root, old.fps), tuple(sorted(set(blends))))
 
 
-def _zones(start: int, end: int, n_old: int) -> list[tuple[int, int]]:
+def border_zones(start: int, end: int, n_old: int) -> list[tuple[int, int]]:
     """The blend zones of a span: its first frames after old motion, its last frames before it."""
     width = min(BLEND_FRAMES, end - start)
     zones = [(start, start + width)] if start > 0 else []

@@ -13,7 +13,7 @@ from dancemosaic import instructions
 from dancemosaic.dance import Dance, Request
 from dancemosaic.sampling import SamplingOptions
 from dancemosaic.skeleton import JOINT_INDEX
-from dancemosaic.splice import border_jump_ratio, joint_drift
+from dancemosaic.splice import border_jump_ratio, joint_drift, speed_jumps
 
 FAST = SamplingOptions(steps=2, refine_steps=5)
 SPAN = (2.0, 5.0)
@@ -138,3 +138,16 @@ def test_the_studio_records_an_instruction_as_a_version_that_says_what_it_measur
     assert "(target +355 deg, reached)" in session.history.versions[-1].label and edited.blends
     with pytest.raises(ValueError, match="past the dance's end"):
         Studio(engine).instruct(session, [(7.0, 9.0)], "jump", Controls())
+
+
+def test_the_steering_counts_speed_jumps_over_the_cap_as_the_border_rule_measures_them(make_motion):
+    joints = make_motion(frames=60).joints()
+    joints[30, 5] += torch.tensor([0.0, 0.3, 0.0])  # one joint snaps for one frame
+    largest = float(speed_jumps(joints.numpy()).max())
+    assert float(instructions.over_cap(joints, 2 * largest)) == 0.0
+    cap = largest / 2
+    velocity = np.diff(joints.numpy().astype(np.float64), axis=0) * 30
+    per_joint = np.linalg.norm(np.diff(velocity, axis=0), axis=-1)  # (T - 2, 22)
+    expected = np.clip(per_joint - cap, 0, None).sum() / cap
+    assert float(instructions.over_cap(joints, cap)) == pytest.approx(expected, rel=1e-4)
+    assert float(instructions.over_cap(joints[None].expand(3, -1, -1, -1), cap).min()) > 0  # batched

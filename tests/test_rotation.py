@@ -261,3 +261,15 @@ def test_slerp_between_equal_quaternions_is_finite() -> None:
     q = rotation.axis_angle_to_quaternion(random_axis_angle(10, seed=11))
     out = rotation.slerp(q, q, torch.full((10,), 0.3, dtype=torch.float64))
     torch.testing.assert_close(out, q, atol=1e-12, rtol=0)
+
+
+def test_sign_continuous_keeps_each_rotation_and_makes_neighbours_agree():
+    gen = torch.Generator().manual_seed(0)
+    steps = torch.randn(50, 3, 4, generator=gen) * 0.05
+    quat = torch.nn.functional.normalize(torch.cumsum(steps, 0) + torch.tensor([1.0, 0, 0, 0]), dim=-1)
+    flipped = quat * torch.where(torch.rand(50, 3, 1, generator=gen) < 0.5, -1.0, 1.0)
+    fixed = rotation.sign_continuous(flipped)
+    assert bool(((fixed[1:] * fixed[:-1]).sum(-1) > 0).all())
+    assert torch.allclose(fixed.abs(), flipped.abs())  # each one q or -q of what it was
+    same = rotation.quaternion_to_matrix(fixed), rotation.quaternion_to_matrix(quat)
+    assert torch.allclose(*same, atol=1e-6)
