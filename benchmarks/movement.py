@@ -35,6 +35,7 @@ SONGS = ("DANCE_C_2", "DANCE_R_2", "DANCE_T_2", "DANCE_W_1")  # training pairs, 
 BASE = SamplingOptions()
 SETTINGS = {
     "default": BASE,
+    "temperature 1.0": replace(BASE, temperature=1.0),
     "beat off": replace(BASE, beat=BeatOptions(steps=0)),
     "1 step": replace(BASE, steps=1),
     "30 steps": replace(BASE, steps=30),

@@ -11,7 +11,8 @@ measures, in world space on the final motion:
 - the outside-span drift: the most anything moved outside the span (mm);
 - the border jump ratio (``splice.border_jump_ratio``): the largest joint-velocity change next to
   the edit's blend zones over the largest anywhere else in the dance (at most 1: the new motion
-  joins the old no jerkier than the dance itself);
+  joins the old no jerkier than the dance itself), and the same on the dance before the edit (a
+  dance whose own largest jump lies next to a border breaks the rule before any edit);
 - the change of the whole dance's beat alignment (BAS) and the foot skating over the span;
 - optionally, the same effect after a plain prompt edit of the span with the effect's own prompt
   (what text alone did before instructions existed).
@@ -92,6 +93,8 @@ def trial(
         "change": outcome.change,
         "outside_drift_mm": float(outside.max() * 1000) if len(outside) else 0.0,
         "border_jump_ratio": border_jump_ratio(edited.joints()[:, :22], zones),
+        # the same zones on the dance before the edit: over 1 there, the dance broke the rule itself
+        "dance_border_jump_ratio": border_jump_ratio(base.joints()[:, :22], zones),
         "bas_change": beat_alignment(edited) - beat_alignment(base),
         "fsr_before": metrics.foot_skate_ratio(base.joints()[first:last]),
         "fsr_after": metrics.foot_skate_ratio(edited.joints()[first:last]),
@@ -159,6 +162,9 @@ def summarise(effect: instructions.Effect, values: list[dict]) -> dict:
         "outside_drift_mm": max(v["outside_drift_mm"] for v in values),
         "border_jump_ratio": max(v["border_jump_ratio"] for v in values),
         "border_jumps_over_1": int(sum(v["border_jump_ratio"] > 1 for v in values)),
+        "border_jumps_over_1_in_the_dance": int(
+            sum(v["border_jump_ratio"] > 1 and v["dance_border_jump_ratio"] > 1 for v in values)
+        ),
         "bas_change": median("bas_change"),
         "fsr_before": median("fsr_before"), "fsr_after": median("fsr_after"), "seconds": median("seconds"),
     }  # fmt: skip
@@ -174,7 +180,8 @@ def markdown(summary: dict) -> str:
     """The editing table as markdown, one row per instruction, and the protocol under it."""
     prompt = any("prompt_only_pct" in s for name, s in summary.items() if not name.startswith("_"))
     head = ["instruction", "target", "reached", "median change", "worst change", "kept joints, max (cm)",
-            "outside drift, max (mm)", "border jump ratio, max (trials > 1)", "BAS change (median)",
+            "outside drift, max (mm)", "border jump ratio, max (trials > 1; of them over 1 before the edit)",
+            "BAS change (median)",
             "FSR % before -> after", "s per edit"]  # fmt: skip
     if prompt:
         head.insert(5, "prompt only: reached, change")
@@ -185,7 +192,7 @@ def markdown(summary: dict) -> str:
         kept = f"{s['kept_error_cm']:.2f}" if "kept_error_cm" in s else "(whole body)"
         cells = [name, s["target"], f"{s['reached_pct']:.0f}% of {s['trials']}", f"{s['median_change']:.3g}",
                  f"{s['worst_change']:.3g}", kept, f"{s['outside_drift_mm']:.2g}",
-                 f"{s['border_jump_ratio']:.2f} ({s['border_jumps_over_1']})", f"{s['bas_change']:+.3f}",
+                 _border(s), f"{s['bas_change']:+.3f}",
                  f"{s['fsr_before']:.1f} -> {s['fsr_after']:.1f}", f"{s['seconds']:.1f}"]  # fmt: skip
         if prompt:
             cells.insert(5, f"{s['prompt_only_pct']:.0f}%, {s['prompt_only_change']:.3g}")
@@ -198,3 +205,10 @@ def markdown(summary: dict) -> str:
             f"checkpoint {meta['checkpoint']}, {meta['seconds']:.0f} s"
         )
     return "\n".join(lines)
+
+
+def _border(summary: dict) -> str:
+    """ "1.30 (2; 1)": the largest border jump ratio, the trials over 1, and of those the ones
+    whose dance was over 1 at the same zones before the edit."""
+    over, before = summary["border_jumps_over_1"], summary.get("border_jumps_over_1_in_the_dance", 0)
+    return f"{summary['border_jump_ratio']:.2f} ({over}; {before})"

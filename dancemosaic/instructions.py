@@ -284,7 +284,8 @@ def objective(
     """A loss on a window's decoded (B, T, 22, 3, 3) local rotations and (B, T, 3) root: a hinge
     per effect that is 0 once its measure over ``span`` has gone OVERSHOOT times the stated amount
     the right way from the start (``rotations`` (T, 22, 3, 3), ``root`` (T, 3)); with
-    ``jump_cap``, plus a hinge on every speed jump over the span above it (``over_cap``).
+    ``jump_cap``, plus a hinge on every speed jump over the span above it, or above the start's
+    own jump there where that is larger (``over_cap``).
 
     The loss sees the body the dance will have. ``finish`` (differentiable) turns the span's
     decoding into the dance's motion over the span (the engine carries the change onto the dance
@@ -301,6 +302,9 @@ def objective(
         step = effect.sign * OVERSHOOT * effect.amount
         goal, scale = (old * (1 + step), old * effect.amount) if effect.ratio else (old + step, effect.amount)
         goals.append((effect, goal, scale.clamp_min(1e-6) if torch.is_tensor(scale) else scale))
+    # The cap, or the jump the span already has where it is larger: the steering must not add
+    # jerks, and cannot be asked to take out the decoding's own (it would stall on them).
+    allowed = None if jump_cap is None else speed_jumps(start).clamp_min(jump_cap).detach()
     moving = moving_joints(effects)
     mask = torch.zeros(skeleton.NUM_BODY_JOINTS, 1, 1, dtype=torch.bool, device=rotations.device)
     mask[list(range(skeleton.NUM_BODY_JOINTS)) if moving is None else list(moving)] = True
@@ -312,20 +316,24 @@ def objective(
         joints = torch.stack([motion.joints() for motion in finished])  # (B, N, 22, 3)
         hinges = sum(torch.relu(effect.sign * (goal - effect.measure(joints, floor))) / scale
                      for effect, goal, scale in goals)  # fmt: skip
-        return hinges if jump_cap is None else hinges + over_cap(joints, jump_cap)
+        return hinges if jump_cap is None else hinges + over_cap(joints, allowed, jump_cap)
 
     return loss
 
 
-def over_cap(joints: torch.Tensor, cap: float, fps: float = FPS) -> torch.Tensor:
-    """(..., N, 22, 3) -> (...): how far the joints' speed jumps (the change of a joint's velocity
-    from one frame to the next, m/s, as ``splice.speed_jumps``) go over ``cap``, summed, in units
-    of ``cap``. With the dance's own largest jump as the cap, steering is held to new motion no
-    jerkier than the dance: on the starter, steered spans had made jumps of 25 m/s at a border
-    where the dance itself jumped 7, in 20 of 264 edits."""
+def speed_jumps(joints: torch.Tensor, fps: float = FPS) -> torch.Tensor:
+    """(..., N, 22, 3) -> (..., N - 2, 22): each joint's change of velocity from one frame to the
+    next (m/s), as ``splice.speed_jumps`` (which keeps only the largest per frame)."""
     velocity = (joints[..., 1:, :, :] - joints[..., :-1, :, :]) * fps
-    jumps = (velocity[..., 1:, :, :] - velocity[..., :-1, :, :]).norm(dim=-1)
-    return torch.relu(jumps - cap).sum((-1, -2)) / cap
+    return (velocity[..., 1:, :, :] - velocity[..., :-1, :, :]).norm(dim=-1)
+
+
+def over_cap(joints: torch.Tensor, allowed: torch.Tensor | float, unit: float) -> torch.Tensor:
+    """(..., N, 22, 3) -> (...): how far the joints' speed jumps go over ``allowed`` (a cap, or
+    one per frame and joint), summed, in ``unit`` m/s. With the dance's own largest jump as the
+    cap, steering is held to new motion no jerkier than the dance: on the starter, steered spans
+    had made jumps of 25 m/s at a border where the dance itself jumped 7, in 20 of 264 edits."""
+    return torch.relu(speed_jumps(joints) - allowed).sum((-1, -2)) / unit
 
 
 @dataclass(frozen=True)

@@ -144,10 +144,13 @@ def test_the_steering_counts_speed_jumps_over_the_cap_as_the_border_rule_measure
     joints = make_motion(frames=60).joints()
     joints[30, 5] += torch.tensor([0.0, 0.3, 0.0])  # one joint snaps for one frame
     largest = float(speed_jumps(joints.numpy()).max())
-    assert float(instructions.over_cap(joints, 2 * largest)) == 0.0
+    assert float(instructions.speed_jumps(joints).max()) == pytest.approx(largest, rel=1e-4)
+    assert float(instructions.over_cap(joints, 2 * largest, largest)) == 0.0
     cap = largest / 2
     velocity = np.diff(joints.numpy().astype(np.float64), axis=0) * 30
     per_joint = np.linalg.norm(np.diff(velocity, axis=0), axis=-1)  # (T - 2, 22)
     expected = np.clip(per_joint - cap, 0, None).sum() / cap
-    assert float(instructions.over_cap(joints, cap)) == pytest.approx(expected, rel=1e-4)
-    assert float(instructions.over_cap(joints[None].expand(3, -1, -1, -1), cap).min()) > 0  # batched
+    assert float(instructions.over_cap(joints, cap, cap)) == pytest.approx(expected, rel=1e-4)
+    assert float(instructions.over_cap(joints[None].expand(3, -1, -1, -1), cap, cap).min()) > 0  # batched
+    own = instructions.speed_jumps(joints).clamp_min(cap)  # a jump the motion had already is allowed
+    assert float(instructions.over_cap(joints, own, cap)) == 0.0

@@ -21,6 +21,7 @@ import gradio as gr
 
 from dancemosaic.guidance import GuidanceOptions
 from dancemosaic.rhythm import BeatOptions
+from dancemosaic.sampling import SamplingOptions
 from dancemosaic.studio.actions import ENGINE_LANE, Actions, joint_indices, user_errors
 from dancemosaic.studio.service import Controls, beat_alignment, parse_ranges
 from dancemosaic.studio.session import Session
@@ -59,7 +60,7 @@ def register(actions: Actions) -> None:
     def generate(
         song: gr.FileData, text: str, request: gr.Request, seed: int = 0, steps: int = 10,
         text_weight: float = GuidanceOptions.text, music_weight: float = GuidanceOptions.music,
-        temperature: float = 1.0, variations: int = 1, duration: float | None = None,
+        temperature: float = SamplingOptions.temperature, variations: int = 1, duration: float | None = None,
         beat_steps: int = BeatOptions.steps,
     ) -> dict[str, Any]:  # fmt: skip
         """Generate a dance for a song; it becomes this session's current version. ``beat_steps``

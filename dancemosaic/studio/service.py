@@ -60,7 +60,7 @@ class Controls:
     text_weight: float = GuidanceOptions.text
     music_weight: float = GuidanceOptions.music
     pose_weight: float = GuidanceOptions.pose
-    temperature: float = 1.0
+    temperature: float = SamplingOptions.temperature
     variations: int = 1
     beat_steps: int = BeatOptions.steps
 

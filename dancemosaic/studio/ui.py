@@ -11,6 +11,7 @@ import gradio as gr
 from dancemosaic.engine import DanceEngine
 from dancemosaic.guidance import GuidanceOptions
 from dancemosaic.rhythm import BeatOptions
+from dancemosaic.sampling import SamplingOptions
 from dancemosaic.smpl_mesh import load_smpl_mesh, mesh_payload
 from dancemosaic.studio import api
 from dancemosaic.studio.actions import ENGINE_LANE, JOINT_CHOICES, PRESETS, Actions, preset_joints
@@ -196,7 +197,8 @@ def _controls() -> list[gr.components.Component]:
             music_weight = gr.Slider(0, 5, value=GuidanceOptions.music, step=0.1, label="Music guidance")
             pose_weight = gr.Slider(0, 5, value=GuidanceOptions.pose, step=0.1, label="Pose guidance")
         with gr.Row():
-            temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="Temperature")
+            default = SamplingOptions.temperature
+            temperature = gr.Slider(0.1, 2.0, value=default, step=0.05, label="Temperature")
             variations = gr.Slider(1, MAX_VARIATIONS, value=1, step=1, label="Variations")
         beat_steps = gr.Slider(
             0, MAX_BEAT_STEPS, value=BeatOptions.steps, step=5, label="Beat sync",
