@@ -30,7 +30,7 @@ import torch
 
 from dancemosaic import skeleton
 from dancemosaic.motion import Motion
-from dancemosaic.timing import FPS
+from dancemosaic.splice import joint_speed_jumps
 
 J = skeleton.JOINT_INDEX
 WRISTS = (J["left_wrist"], J["right_wrist"])
@@ -304,7 +304,7 @@ def objective(
         goals.append((effect, goal, scale.clamp_min(1e-6) if torch.is_tensor(scale) else scale))
     # The cap, or the jump the span already has where it is larger: the steering must not add
     # jerks, and cannot be asked to take out the decoding's own (it would stall on them).
-    allowed = None if jump_cap is None else speed_jumps(start).clamp_min(jump_cap).detach()
+    allowed = None if jump_cap is None else joint_speed_jumps(start).clamp_min(jump_cap).detach()
     moving = moving_joints(effects)
     mask = torch.zeros(skeleton.NUM_BODY_JOINTS, 1, 1, dtype=torch.bool, device=rotations.device)
     mask[list(range(skeleton.NUM_BODY_JOINTS)) if moving is None else list(moving)] = True
@@ -321,19 +321,12 @@ def objective(
     return loss
 
 
-def speed_jumps(joints: torch.Tensor, fps: float = FPS) -> torch.Tensor:
-    """(..., N, 22, 3) -> (..., N - 2, 22): each joint's change of velocity from one frame to the
-    next (m/s), as ``splice.speed_jumps`` (which keeps only the largest per frame)."""
-    velocity = (joints[..., 1:, :, :] - joints[..., :-1, :, :]) * fps
-    return (velocity[..., 1:, :, :] - velocity[..., :-1, :, :]).norm(dim=-1)
-
-
 def over_cap(joints: torch.Tensor, allowed: torch.Tensor | float, unit: float) -> torch.Tensor:
     """(..., N, 22, 3) -> (...): how far the joints' speed jumps go over ``allowed`` (a cap, or
     one per frame and joint), summed, in ``unit`` m/s. With the dance's own largest jump as the
     cap, steering is held to new motion no jerkier than the dance: on the starter, steered spans
     had made jumps of 25 m/s at a border where the dance itself jumped 7, in 20 of 264 edits."""
-    return torch.relu(speed_jumps(joints) - allowed).sum((-1, -2)) / unit
+    return torch.relu(joint_speed_jumps(joints) - allowed).sum((-1, -2)) / unit
 
 
 @dataclass(frozen=True)

@@ -220,11 +220,19 @@ def joint_drift(old: Motion, new: Motion, joints: Iterable[int], start: int, end
     return (after[:, joints] - before[:, joints]).norm(dim=-1)
 
 
+def joint_speed_jumps(joints: torch.Tensor, fps: float = FPS) -> torch.Tensor:
+    """(..., T, J, 3) positions -> (..., T-2, J): each joint's change of velocity from one frame to
+    the next (m/s), differentiable (token steering holds it under a cap). A jump at index t involves
+    frames t, t+1 and t+2."""
+    velocity = (joints[..., 1:, :, :] - joints[..., :-1, :, :]) * fps
+    return (velocity[..., 1:, :, :] - velocity[..., :-1, :, :]).norm(dim=-1)
+
+
 def speed_jumps(joints: np.ndarray, fps: float = FPS) -> np.ndarray:
     """(T, J, 3) positions -> (T-2,): at each frame, the largest change of any joint's velocity
-    from one frame to the next (m/s). A jump at index t involves frames t, t+1 and t+2."""
-    velocity = np.diff(np.asarray(joints, dtype=np.float64), axis=0) * fps  # (T-1, J, 3)
-    return np.linalg.norm(np.diff(velocity, axis=0), axis=-1).max(axis=-1)
+    from one frame to the next (m/s)."""
+    positions = torch.as_tensor(np.asarray(joints, dtype=np.float64))
+    return joint_speed_jumps(positions, fps).max(-1).values.numpy()
 
 
 def border_jump_ratio(joints: np.ndarray, zones: Iterable[tuple[int, int]], fps: float = FPS) -> float:

@@ -13,7 +13,7 @@ from dancemosaic import instructions
 from dancemosaic.dance import Dance, Request
 from dancemosaic.sampling import SamplingOptions
 from dancemosaic.skeleton import JOINT_INDEX
-from dancemosaic.splice import border_jump_ratio, joint_drift, speed_jumps
+from dancemosaic.splice import border_jump_ratio, joint_drift, joint_speed_jumps, speed_jumps
 
 FAST = SamplingOptions(steps=2, refine_steps=5)
 SPAN = (2.0, 5.0)
@@ -144,7 +144,7 @@ def test_the_steering_counts_speed_jumps_over_the_cap_as_the_border_rule_measure
     joints = make_motion(frames=60).joints()
     joints[30, 5] += torch.tensor([0.0, 0.3, 0.0])  # one joint snaps for one frame
     largest = float(speed_jumps(joints.numpy()).max())
-    assert float(instructions.speed_jumps(joints).max()) == pytest.approx(largest, rel=1e-4)
+    assert float(joint_speed_jumps(joints).max()) == pytest.approx(largest, rel=1e-4)
     assert float(instructions.over_cap(joints, 2 * largest, largest)) == 0.0
     cap = largest / 2
     velocity = np.diff(joints.numpy().astype(np.float64), axis=0) * 30
@@ -152,5 +152,5 @@ def test_the_steering_counts_speed_jumps_over_the_cap_as_the_border_rule_measure
     expected = np.clip(per_joint - cap, 0, None).sum() / cap
     assert float(instructions.over_cap(joints, cap, cap)) == pytest.approx(expected, rel=1e-4)
     assert float(instructions.over_cap(joints[None].expand(3, -1, -1, -1), cap, cap).min()) > 0  # batched
-    own = instructions.speed_jumps(joints).clamp_min(cap)  # a jump the motion had already is allowed
+    own = joint_speed_jumps(joints).clamp_min(cap)  # a jump the motion had already is allowed
     assert float(instructions.over_cap(joints, own, cap)) == 0.0
