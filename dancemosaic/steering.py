@@ -71,7 +71,7 @@ def steer_codes(
     report = progress or (lambda fraction: None)
     best, best_loss = codes, float(_loss(tokenizer, codes, frames, objective, decode))
     for _ in range(options.rounds):
-        steered, loss = _round(tokenizer, best, keep, frames, objective, options, report, decode)
+        steered, loss = _round(tokenizer, best, best_loss, keep, frames, objective, options, report, decode)
         if loss >= best_loss:
             break
         best, best_loss = steered, loss
@@ -81,17 +81,18 @@ def steer_codes(
 
 
 def _round(
-    tokenizer: MotionTokenizer, codes: torch.Tensor, keep: torch.Tensor, frames: int, objective: Objective,
-    options: SteerOptions, report: Callable[[float], None], decode: Decode,
+    tokenizer: MotionTokenizer, codes: torch.Tensor, codes_loss: float, keep: torch.Tensor, frames: int,
+    objective: Objective, options: SteerOptions, report: Callable[[float], None], decode: Decode,
 ) -> tuple[torch.Tensor, float]:  # fmt: skip
-    """One round of ``options.steps`` Adam steps from ``codes``: the best codes seen and their loss."""
+    """One round of ``options.steps`` Adam steps from ``codes`` (whose loss is ``codes_loss``): the
+    best codes seen and their loss."""
     with torch.no_grad():
         start = tokenizer.quantizer.decode_codes(codes)  # (1, L, D)
     editable = ~keep[..., None]
     latent = start.clone().requires_grad_(True)
     scale = float(start.pow(2).mean().sqrt().clamp_min(1e-6))
     optimizer = torch.optim.Adam([latent], lr=options.eta * scale)
-    best, best_loss = codes, float(_loss(tokenizer, codes, frames, objective, decode))
+    best, best_loss = codes, codes_loss
     with torch.enable_grad():
         for step in range(options.steps):
             with torch.no_grad():
