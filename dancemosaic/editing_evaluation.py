@@ -210,5 +210,5 @@ def markdown(summary: dict) -> str:
 def _border(summary: dict) -> str:
     """ "1.30 (2; 1)": the largest border jump ratio, the trials over 1, and of those the ones
     whose dance was over 1 at the same zones before the edit."""
-    over, before = summary["border_jumps_over_1"], summary.get("border_jumps_over_1_in_the_dance", 0)
+    over, before = summary["border_jumps_over_1"], summary["border_jumps_over_1_in_the_dance"]
     return f"{summary['border_jump_ratio']:.2f} ({over}; {before})"

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 import torch
 
 from dancemosaic import skeleton
-from dancemosaic.motion import Motion
-from dancemosaic.splice import joint_speed_jumps
+from dancemosaic.motion import Motion, yaw_matrix
+from dancemosaic.splice import joint_speed_jumps, ramp
 
 J = skeleton.JOINT_INDEX
 WRISTS = (J["left_wrist"], J["right_wrist"])
@@ -93,7 +93,7 @@ def root_wander(joints: torch.Tensor, floor: torch.Tensor) -> torch.Tensor:
 def straight_share(count: int, dtype: torch.dtype) -> torch.Tensor:
     """(count,) how far along the smooth straight way between a span's first and last frames each
     frame is: 0 at the first, 1 at the last, with zero slope at both."""
-    share = _ramp(count - 2, dtype)
+    share = ramp(count - 2, dtype)
     return torch.cat([share.new_zeros(1), share, share.new_ones(1)])
 
 
@@ -230,18 +230,6 @@ def floor_height(joints: torch.Tensor) -> torch.Tensor:
 # Exact motion-space operations (method="motion"): they change the root rotation and path only.
 
 
-def _yaw(angle: torch.Tensor) -> torch.Tensor:
-    """(N,) radians -> (N, 3, 3) rotations about +y."""
-    c, s, zero, one = torch.cos(angle), torch.sin(angle), torch.zeros_like(angle), torch.ones_like(angle)
-    return torch.stack([c, zero, s, zero, one, zero, -s, zero, c], -1).reshape(-1, 3, 3)
-
-
-def _ramp(count: int, dtype: torch.dtype) -> torch.Tensor:
-    """(count,) 0 -> 1 with zero slope at both ends; 0 before the first frame, 1 after the last."""
-    x = torch.arange(1, count + 1, dtype=dtype) / (count + 1)
-    return x * x * (3 - 2 * x)
-
-
 def spin(motion: Motion, start: int, end: int) -> Motion:
     """One full turn (anticlockwise seen from above) in the middle of [start, end): the pelvis
     turns and the root's path turns with it about the turn's first position. At a full turn the
@@ -249,9 +237,9 @@ def spin(motion: Motion, start: int, end: int) -> Motion:
     length = min(end - start, round(SPIN_SECONDS * motion.fps))
     first = start + (end - start - length) // 2
     angle = torch.zeros(end - start, dtype=motion.root.dtype)
-    angle[first - start : first - start + length] = 2 * math.pi * _ramp(length, motion.root.dtype)
+    angle[first - start : first - start + length] = 2 * math.pi * ramp(length, motion.root.dtype)
     angle[first - start + length :] = 2 * math.pi
-    yaw = _yaw(angle)
+    yaw = yaw_matrix(angle)
     rotations, root = motion.rotations.clone(), motion.root.clone()
     rotations[start:end, 0] = yaw @ rotations[start:end, 0]
     pivot = motion.root[max(first - 1, 0)]

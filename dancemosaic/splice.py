@@ -103,6 +103,12 @@ def _smoothstep(x: torch.Tensor) -> torch.Tensor:
     return x * x * (3 - 2 * x)
 
 
+def ramp(count: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """(count,) 0 -> 1 with zero slope at both ends (smoothstep); 0 before the first frame, 1 after
+    the last: the share of a change a span's frames take, from the frame before it to the one after."""
+    return _smoothstep(torch.arange(1, count + 1, dtype=dtype) / (count + 1))
+
+
 def _fades(start: int, end: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(N,) weights of the entry and exit offsets over the span's N frames: 1 at the frame outside
     the border, 0 from BLEND_FRAMES inside it on, with zero slope at both ends."""
@@ -152,8 +158,7 @@ def _blend_root(old: torch.Tensor, fresh: torch.Tensor, start: int, end: int) ->
         return fresh[start:end].clone()  # the whole dance is new: it starts where fresh starts
     before = after if before is None else before
     after = before if after is None else after
-    k = torch.arange(end - start, dtype=old.dtype)[:, None]
-    bend = _smoothstep((k + 1) / (end - start + 1))  # (N, 1): 0 before the span, 1 after it
+    bend = ramp(end - start, old.dtype)[:, None]  # (N, 1): 0 before the span, 1 after it
     offset = before + bend * (after - before)  # (N, 3)
     entry, exit_ = _fades(start, end)
     height = before[1] * entry * (start > 0) + after[1] * exit_ * (end < len(old))
@@ -185,7 +190,7 @@ def carry(motion: Motion, before: Motion, after: Motion, start: int, end: int) -
     faded = identity + weight[:, None, None].to(change) * (change - identity)  # normalised below (nlerp)
     span = rotation.quaternion_to_matrix(faded) @ motion.rotations[start:end].to(change)
     offset = after.root - before.root
-    share = _smoothstep(torch.arange(1, n + 1) / (n + 1))[:, None].to(offset)  # 0 before, 1 after
+    share = ramp(n)[:, None].to(offset)  # 0 before the span, 1 after
     ends = offset[[0, -1]][:, [0, 2]]
     horizontal = (
         offset[:, [0, 2]] - (1 - share) * ends[0] * (start > 0) - share * ends[1] * (end < motion.num_frames)
