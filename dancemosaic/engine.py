@@ -24,6 +24,7 @@ from dancemosaic.floor import on_the_floor
 from dancemosaic.model import DanceModel
 from dancemosaic.motion import Motion, resample
 from dancemosaic.planted_feet import with_planted_feet
+from dancemosaic.pops import without_pops
 from dancemosaic.refine import RefineOptions
 from dancemosaic.representation import features_to_motion, motion_to_features
 from dancemosaic.root_continuity import without_flips
@@ -351,8 +352,9 @@ def decoded_motion(features: torch.Tensor) -> Motion:
     """(T, FEATURE_DIM) decoded features -> the motion the engine returns. Differentiable: token
     steering optimises its objective through it (``steering_decode``)."""
     motion, flips = without_flips(features_to_motion(features, FPS))
-    if flips:
-        log.debug("took %d whole-body flips out of the decoding", flips)
+    motion, pops = without_pops(motion)
+    if flips or pops:
+        log.debug("took %d whole-body flips and %d popping frames out of the decoding", flips, pops)
     return with_planted_feet(on_the_floor(motion))
 
 
