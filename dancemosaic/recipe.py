@@ -5,6 +5,10 @@
 Each stage resumes from its own folder under ``out`` and starts from the previous stage's weights.
 With ``init`` (an engine checkpoint), every stage starts from that checkpoint's weights instead of
 from scratch: fine-tuning, for when new data arrives and a CPU is all there is.
+
+When the run trains the backbone, each tower starts as a copy of that trained backbone with zero
+links (ControlNet, as the paper builds its towers), not from the layers it was made with: those
+were a copy of the backbone before training (a random one when starting from scratch).
 """
 
 from __future__ import annotations
@@ -56,12 +60,17 @@ def _fit_windows(recipe: Recipe, max_tokens: int) -> Recipe:
 
 def _load_previous(model: DanceModel, out: Path, stage: str) -> None:
     """Start a stage from the newest finished earlier stage's weights (unless it resumes itself)."""
-    if (out / stage / checkpoint.WEIGHTS).is_file():
+    if _started(out, stage):
         return
     for earlier in reversed(STAGES[1 : STAGES.index(stage)]):
         if (out / earlier / checkpoint.WEIGHTS).is_file():
             checkpoint.load_weights(model, out / earlier)
             return
+
+
+def _started(out: Path, stage: str) -> bool:
+    """Whether ``stage`` has saved weights of its own (it resumes them)."""
+    return (out / stage / checkpoint.WEIGHTS).is_file()
 
 
 def _initial_model(config: ModelConfig, text_dim: int, init: Path | None) -> DanceModel:
@@ -114,6 +123,8 @@ def train(
     for stage in (s for s in STAGES[1:] if s in recipe.stages):
         _load_previous(model, out, stage)
         part, step = plan[stage]
+        if stage.endswith("_tower") and "backbone" in recipe.stages and not _started(out, stage):
+            part.copy_backbone(masked.backbone)  # ControlNet: a copy of the backbone just trained
         model.train_only(part)
         run_stage(stage, model, saved_config, step, getattr(recipe, stage), out)
     return model

@@ -74,7 +74,17 @@ class Tower(nn.Module):
         self.layers = copy.deepcopy(backbone.layers)
         self.encoder = nn.Sequential(nn.Linear(signal_dim, dim), nn.GELU(), nn.Linear(dim, dim))
         self.links = nn.ModuleList(nn.Linear(dim, dim) for _ in self.layers)
-        for link in self.links:  # zero links: a fresh tower leaves the backbone's output unchanged
+        self.copy_backbone(backbone)
+
+    @torch.no_grad()
+    def copy_backbone(self, backbone: Backbone) -> None:
+        """Start the tower as a copy of the backbone's layers as they are now, with zero links.
+
+        ControlNet's trainable copy is a copy of the *trained* backbone: its layers already read
+        motion, and the zero links leave the backbone's output unchanged until the tower learns.
+        """
+        self.layers.load_state_dict(backbone.layers.state_dict())
+        for link in self.links:
             nn.init.zeros_(link.weight)
             nn.init.zeros_(link.bias)
 

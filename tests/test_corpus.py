@@ -155,13 +155,23 @@ def test_fine_tuning_starts_every_stage_from_the_given_checkpoint(prepared, tmp_
     from dancemosaic.recipe import STAGES, Recipe, train
     from dancemosaic.train import StageOptions
 
-    init = DanceEngine.from_config(ModelConfig.tiny(), seed=3).save_pretrained(tmp_path / "init", half=False)
+    trained = DanceEngine.from_config(ModelConfig.tiny(), seed=3)
+    with torch.no_grad():  # towers that have learnt something: layers and links of their own
+        for tower in (trained.model.masked.music_tower, trained.model.masked.pose_tower):
+            for param in tower.parameters():
+                param.add_(0.1 * torch.randn_like(param))
+    init = trained.save_pretrained(tmp_path / "init", half=False)
     frozen = Recipe(*(StageOptions(steps=1, batch=4, window=8, lr=0.0) for _ in STAGES))  # lr 0: no update
     model = train(prepared, tmp_path / "run", ModelConfig.tiny(), frozen, init=init)
     start = DanceEngine.from_pretrained(init).model
-    for name in ("masked.backbone", "masked.music_tower", "residual", "tokenizer.decoder"):
+    for name in ("masked.backbone", "residual", "tokenizer.decoder"):
         ours, theirs = model.get_submodule(name).state_dict(), start.get_submodule(name).state_dict()
         assert all(torch.equal(ours[k], theirs[k]) for k in theirs), name
+    # The run trained the backbone, so each tower starts again as a copy of it, with zero links.
+    backbone = model.masked.backbone.layers.state_dict()
+    for tower in (model.masked.music_tower, model.masked.pose_tower):
+        assert all(torch.equal(v, backbone[k]) for k, v in tower.layers.state_dict().items())
+        assert all(not link.weight.any() for link in tower.links)
     with pytest.raises(ValueError, match="another architecture"):
         train(prepared, tmp_path / "other", ModelConfig.small(), frozen, init=init)
 

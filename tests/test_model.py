@@ -77,6 +77,25 @@ def test_zero_linked_towers_leave_the_backbone_logits_unchanged():
     assert not torch.allclose(linked, alone)  # once a link is trained the tower does steer
 
 
+def test_a_tower_restarts_as_a_copy_of_the_trained_backbone():
+    model = DanceModel(ModelConfig.tiny(), TEXT_DIM).eval()
+    backbone, tower = model.masked.backbone, model.masked.music_tower
+    with torch.no_grad():
+        for param in backbone.layers.parameters():  # the backbone trains on after the tower was made
+            param.add_(torch.randn_like(param))
+        torch.nn.init.normal_(tower.links[1].weight)
+    own = backbone.layers.state_dict()
+    assert not all(torch.equal(v, own[k]) for k, v in tower.layers.state_dict().items())
+    tower.copy_backbone(backbone)
+    assert all(torch.equal(v, own[k]) for k, v in tower.layers.state_dict().items())
+    assert all(not link.weight.any() and not link.bias.any() for link in tower.links)
+    tokens = torch.randint(0, 32, (2, 6))
+    with torch.no_grad():  # zero links again: the copy leaves the backbone's logits as they are
+        linked = model.masked(tokens, _conditions(2, 6, music=True, pose=False))
+        alone = model.masked(tokens, _conditions(2, 6, music=False, pose=False))
+    assert torch.equal(linked, alone)
+
+
 def test_checkpoint_round_trip_and_refusals(tmp_path):
     model = DanceModel(ModelConfig.tiny(), TEXT_DIM).eval()
     checkpoint.save_module(model, tmp_path / "ckpt", {"model": model.config.to_dict()})
