@@ -72,3 +72,14 @@ def test_pop_removal_passes_gradients_to_the_kept_frames():
     assert replaced >= 1 and found[12]
     fixed.joints()[12].sum().backward()  # the repaired frame is made of its good neighbours
     assert rotations.grad[found].abs().sum() == 0 and rotations.grad[~found].abs().sum() > 0
+
+
+def test_gradients_stay_finite_where_the_rotations_around_a_pop_agree():
+    """Steering decodes through pop removal: a NaN gradient (slerp's arccos at equal rotations)
+    would stop it finding any codes for the whole edit."""
+    still = Motion(torch.eye(3).repeat(20, 22, 1, 1), torch.tensor([0.0, 0.9, 0.0]).repeat(20, 1), 30.0)
+    rotations = kicked(still, [10]).rotations.clone().requires_grad_(True)
+    fixed, replaced = without_pops(Motion(rotations, still.root, still.fps))
+    assert replaced >= 1
+    fixed.joints().sum().backward()
+    assert torch.isfinite(rotations.grad).all()
