@@ -86,7 +86,8 @@ def _clips(part: dict, texts: list[str], tokenizer, device: torch.device) -> lis
     return clips
 
 
-def _train(stage, model, part, step_fn, options, seconds, log, device) -> None:
+def _train(stage, model, part, step_fn, options, seconds, log) -> None:
+    """Optimise ``part`` alone for ``seconds`` of wall clock: warm-up, then a cosine learning rate."""
     model.train_only(part)
     params = [p for p in part.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=options.lr, weight_decay=0.01)
@@ -172,7 +173,7 @@ def main() -> None:
         if stage.endswith("tower") and not args.keep_towers:
             getattr(masked, stage).copy_backbone(masked.backbone)
         part, step_fn = plan[stage](options)
-        _train(stage, model, part, step_fn, options, args.seconds * share / total, log, device)
+        _train(stage, model, part, step_fn, options, args.seconds * share / total, log)
         state = {f"masked.{k}": v for k, v in masked.state_dict().items()}
         state |= {f"residual.{k}": v for k, v in model.residual.state_dict().items()}
         save_file(
