@@ -11,13 +11,13 @@ model learnt from.)
 
 Such frames are replaced by the rotations interpolated (nlerp) and the root position
 interpolated (linearly) between the nearest good frames on either side. Differentiable in the
-kept frames: token steering measures its objective through the engine's decoding.
+kept frames: token steering measures its objective through the engine's decoding (slerp's
+arccos gave it NaN gradients where the rotations around a pop agree).
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from dancemosaic import rotation
 from dancemosaic.motion import Motion
@@ -73,16 +73,8 @@ def _interpolated(motion: Motion, bad: torch.Tensor) -> Motion:
     weight = ((frames - before) / span).clamp(0, 1).to(motion.root.dtype)[bad]
     before, after = before[bad], after[bad]
     quat = rotation.matrix_to_quaternion(motion.rotations)
-    mixed = _nlerp(quat[before], quat[after], weight[:, None, None])
+    mixed = rotation.nlerp(quat[before], quat[after], weight[:, None, None])
     rotations, root = motion.rotations.clone(), motion.root.clone()
     rotations[bad] = rotation.quaternion_to_matrix(mixed)
     root[bad] = torch.lerp(motion.root[before], motion.root[after], weight[:, None])
     return Motion(rotations, root, motion.fps)
-
-
-def _nlerp(q0: torch.Tensor, q1: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """Normalised linear interpolation of unit quaternions, the short way round. Over the few
-    frames of a pop it is slerp to within a fraction of a degree, and unlike slerp's arccos its
-    gradient stays finite where the two rotations agree (token steering decodes through it)."""
-    q1 = torch.where((q0 * q1).sum(-1, keepdim=True) < 0, -q1, q1)
-    return F.normalize(torch.lerp(q0, q1, weight), dim=-1)

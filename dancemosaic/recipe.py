@@ -63,7 +63,7 @@ def _load_previous(model: DanceModel, out: Path, stage: str) -> None:
     if _started(out, stage):
         return
     for earlier in reversed(STAGES[1 : STAGES.index(stage)]):
-        if (out / earlier / checkpoint.WEIGHTS).is_file():
+        if _started(out, earlier):
             checkpoint.load_weights(model, out / earlier)
             return
 

@@ -174,6 +174,14 @@ def sign_continuous(quat: torch.Tensor) -> torch.Tensor:
     return quat * signs[..., None]
 
 
+def nlerp(q0: torch.Tensor, q1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Normalised linear interpolation between unit quaternions (..., 4) with weights t (..., 1),
+    the short way round. Close to slerp for nearby rotations, and unlike slerp's arccos its
+    gradient stays finite where the two agree (token steering decodes through it)."""
+    q1 = torch.where((q0 * q1).sum(-1, keepdim=True) < 0, -q1, q1)
+    return F.normalize(torch.lerp(q0, q1, t), dim=-1)
+
+
 def slerp(q0: torch.Tensor, q1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """Spherical interpolation between unit quaternions (..., 4) with weights t (...,) in [0, 1]."""
     dot = (q0 * q1).sum(-1, keepdim=True)

@@ -187,7 +187,7 @@ def carry(motion: Motion, before: Motion, after: Motion, start: int, end: int) -
     change = rotation.matrix_to_quaternion(after.rotations @ before.rotations.transpose(-1, -2))  # w >= 0
     identity = torch.zeros_like(change)
     identity[..., 0] = 1.0
-    faded = identity + weight[:, None, None].to(change) * (change - identity)  # normalised below (nlerp)
+    faded = rotation.nlerp(identity, change, weight[:, None, None].to(change))
     span = rotation.quaternion_to_matrix(faded) @ motion.rotations[start:end].to(change)
     offset = after.root - before.root
     share = ramp(n)[:, None].to(offset)  # 0 before the span, 1 after

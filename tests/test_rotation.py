@@ -273,3 +273,17 @@ def test_sign_continuous_keeps_each_rotation_and_makes_neighbours_agree():
     assert torch.allclose(fixed.abs(), flipped.abs())  # each one q or -q of what it was
     same = rotation.quaternion_to_matrix(fixed), rotation.quaternion_to_matrix(quat)
     assert torch.allclose(*same, atol=1e-6)
+
+
+def test_nlerp_ends_on_its_inputs_halves_on_the_short_way_and_has_gradients_where_they_agree() -> None:
+    axis_angle = random_axis_angle(100, max_angle=math.pi - 0.1, seed=11)
+    q0 = rotation.axis_angle_to_quaternion(torch.zeros_like(axis_angle))
+    q1 = rotation.axis_angle_to_quaternion(axis_angle)
+    ones = torch.ones(100, 1, dtype=torch.float64)
+    torch.testing.assert_close(rotation.nlerp(q0, q1, 0 * ones), q0, atol=1e-12, rtol=0)
+    torch.testing.assert_close(rotation.nlerp(q0, -q1, ones), q1, atol=1e-12, rtol=0)  # -q1 taken as q1
+    half = rotation.nlerp(q0, -q1, 0.5 * ones)  # the midpoint of the short arc, like slerp's
+    torch.testing.assert_close(rotation.quaternion_to_axis_angle(half), axis_angle / 2, atol=1e-9, rtol=0)
+    same = q1.clone().requires_grad_(True)
+    rotation.nlerp(same, q1, 0.3 * ones).sum().backward()
+    assert torch.isfinite(same.grad).all()
