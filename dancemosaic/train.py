@@ -28,6 +28,7 @@ from dancemosaic.timing import FPS
 from dancemosaic.tokenizer import MotionTokenizer
 
 log = logging.getLogger(__name__)
+WARMUP_STEPS = 200  # a short linear warm-up of the learning rate
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def run_stage(
     folder = _stage_dir(out, stage)
     world = distributed.setup()
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=options.lr, weight_decay=0.01)
+    optimizer = adamw(params, options.lr)
     start = 0
     if (folder / "state.safetensors").is_file():
         checkpoint.load_weights(model, folder)
@@ -72,14 +73,8 @@ def run_stage(
     )
     with open(folder / "log.jsonl", "a") if world.is_main else open(os.devnull, "w") as log_file:
         for step in bar:
-            for group in optimizer.param_groups:
-                group["lr"] = options.lr * min(1.0, (step + 1) / 200)  # short warm-up
             losses = step_fn(generator)
-            optimizer.zero_grad(set_to_none=True)
-            losses["loss"].backward()
-            distributed.average_gradients(params, world)
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
+            optimise(losses["loss"], optimizer, params, options.lr * warm_up(step), world)
             values = {k: round(float(v.detach()), 5) for k, v in losses.items()}
             bar.set_postfix(loss=values["loss"])
             log_file.write(json.dumps({"step": step + 1, "time": time.time(), **values}) + "\n")
@@ -89,6 +84,30 @@ def run_stage(
                 log_file.flush()
     model.eval()
     return model
+
+
+def adamw(params: list[nn.Parameter], lr: float) -> torch.optim.Optimizer:
+    """Every stage's optimiser."""
+    return torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+
+
+def warm_up(step: int) -> float:
+    """The share of the learning rate at ``step`` (0-based) of a stage."""
+    return min(1.0, (step + 1) / WARMUP_STEPS)
+
+
+def optimise(
+    loss: torch.Tensor, optimizer: torch.optim.Optimizer, params: list[nn.Parameter], lr: float,
+    world: distributed.World,
+) -> None:  # fmt: skip
+    """One update at learning rate ``lr``: gradients averaged over the ranks, clipped to norm 1."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    distributed.average_gradients(params, world)
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    optimizer.step()
 
 
 def kinematic_losses(pred: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:

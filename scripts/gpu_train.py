@@ -36,12 +36,12 @@ import torch  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from dancemosaic import checkpoint  # noqa: E402
+from dancemosaic import checkpoint, distributed  # noqa: E402
 from dancemosaic.config import ModelConfig  # noqa: E402
 from dancemosaic.datasets import windows  # noqa: E402
 from dancemosaic.datasets.tokens import TokenClip  # noqa: E402
 from dancemosaic.model import DanceModel  # noqa: E402
-from dancemosaic.train import StageOptions  # noqa: E402
+from dancemosaic.train import StageOptions, adamw, optimise, warm_up  # noqa: E402
 from dancemosaic.train_model import (  # noqa: E402
     backbone_step,
     music_tower_step,
@@ -90,20 +90,14 @@ def _train(stage, model, part, step_fn, options, seconds, log) -> None:
     """Optimise ``part`` alone for ``seconds`` of wall clock: warm-up, then a cosine learning rate."""
     model.train_only(part)
     params = [p for p in part.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=options.lr, weight_decay=0.01)
+    optimizer, world = adamw(params, options.lr), distributed.setup()
     generator = torch.Generator().manual_seed(options.seed)
     start, step, recent = time.time(), 0, []
     model.train()
     while (elapsed := time.time() - start) < seconds:
-        progress = elapsed / seconds
-        cosine = 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))  # down to a tenth by the end
-        for group in optimizer.param_groups:
-            group["lr"] = options.lr * min(1.0, (step + 1) / 200) * cosine
+        cosine = 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * elapsed / seconds))  # to a tenth by the end
         losses = step_fn(generator)
-        optimizer.zero_grad(set_to_none=True)
-        losses["loss"].backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        optimizer.step()
+        optimise(losses["loss"], optimizer, params, options.lr * warm_up(step) * cosine, world)
         step += 1
         recent.append({k: float(v.detach()) for k, v in losses.items()})
         if step % 200 == 0:
