@@ -23,12 +23,12 @@ This module is geometry: no networks, engine or UI imports.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import torch
 
 from dancemosaic import instructions, rotation
+from dancemosaic.low_pass import low_passed
 from dancemosaic.motion import Motion, yaw_matrix
 from dancemosaic.splice import inner_weight
 
@@ -56,30 +56,8 @@ def _facing(pelvis: torch.Tensor) -> torch.Tensor:
 
 
 def _low_passed(motion: Motion, start: int, end: int) -> Motion:
-    """The span's rotations and path low-passed (Gaussian, SLOW_SECONDS), reading the frames
-    around it too, so the filter has no edge of its own at the span's borders."""
-    sigma = SLOW_SECONDS * motion.fps
-    radius = math.ceil(3 * sigma)
-    first, last = max(0, start - radius), min(motion.num_frames, end + radius)
-    offsets = torch.arange(-radius, radius + 1, dtype=motion.root.dtype)
-    kernel = torch.exp(-0.5 * (offsets / sigma) ** 2)
-    kernel = kernel / kernel.sum()
-    quats = rotation.sign_continuous(rotation.matrix_to_quaternion(motion.rotations[first:last]))
-    smooth_quats = _filtered(quats.flatten(1), kernel).unflatten(1, quats.shape[1:])
-    smooth_quats = torch.nn.functional.normalize(smooth_quats, dim=-1)
-    smooth_root = _filtered(motion.root[first:last], kernel)
-    inner = slice(start - first, end - first)
-    rotations, root = motion.rotations.clone(), motion.root.clone()
-    rotations[start:end] = rotation.quaternion_to_matrix(smooth_quats[inner])
-    root[start:end] = smooth_root[inner]
-    return Motion(rotations, root, motion.fps)
-
-
-def _filtered(signal: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
-    """(N, C) signal convolved over time with an odd-length kernel, edge frames repeated."""
-    pad = len(kernel) // 2
-    padded = torch.cat([signal[:1].expand(pad, -1), signal, signal[-1:].expand(pad, -1)])
-    return padded.unfold(0, len(kernel), 1) @ kernel
+    """The span's rotations and path low-passed over SLOW_SECONDS (Gaussian width)."""
+    return low_passed(motion, SLOW_SECONDS * motion.fps, start, end)
 
 
 def _on_the_spot(motion: Motion, start: int, end: int) -> Motion:

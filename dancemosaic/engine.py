@@ -21,6 +21,7 @@ from dancemosaic.config import ModelConfig
 from dancemosaic.dance import Dance, Edit, PoseTarget, Request, Segment
 from dancemosaic.editing import CONTEXT_TOKENS, Signals, fill, refine_beats_span, refine_span
 from dancemosaic.floor import on_the_floor
+from dancemosaic.low_pass import DECODED_SIGMA, low_passed
 from dancemosaic.model import DanceModel
 from dancemosaic.motion import Motion, resample
 from dancemosaic.planted_feet import with_planted_feet
@@ -355,7 +356,7 @@ def decoded_motion(features: torch.Tensor) -> Motion:
     motion, pops = without_pops(motion)
     if flips or pops:
         log.debug("took %d whole-body flips and %d popping frames out of the decoding", flips, pops)
-    return with_planted_feet(on_the_floor(motion))
+    return with_planted_feet(on_the_floor(low_passed(motion, DECODED_SIGMA)))
 
 
 def steering_decode(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

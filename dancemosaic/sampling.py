@@ -31,14 +31,15 @@ class SamplingOptions:
     real dancers' (`benchmarks/REPORT.md`). ``top_k`` keeps the k most likely codes before sampling
     (None: the whole codebook); 50 is about MoMask's "top 10%" filter on a 512-code book.
     ``residual_temperature`` 0 means argmax for quantizers 1..Q-1, as MoMask does: the residual
-    codes add detail, not choices. ``temperature`` 1.2 (with noise 2) beat 1.0 on every headline
-    measure of the held-out songs but foot skating (FID_k 119 / FID_g 133 against 132 / 199, joint
-    speed 0.50 against 0.39 of the real dancers', style 56 against 53 %); 1.4 and 1.6 moved more
-    still but broke the FID (539 / 660, 225 / 186).
+    codes add detail, not choices. ``temperature`` 1.8 (with noise 2 and the decoder's
+    one-frame low-pass, ``low_pass.DECODED_SIGMA``) is the best of 1.2-2.0 on the held-out songs:
+    FID_k 69 / FID_g 35 against 117 / 106 at 1.2 (without it), joint speed 0.74 against 0.47 of the
+    real dancers', style 72 against 56 % (8 seeds, `benchmarks/REPORT.md`); without the low-pass
+    the extra speed was half jitter, and at 2.0 the FID_g breaks (161).
     """
 
     steps: int = 10
-    temperature: float = 1.2
+    temperature: float = 1.8
     top_k: int | None = 50
     guidance: GuidanceOptions = field(default_factory=GuidanceOptions)
     residual_temperature: float = 0.0
