@@ -107,7 +107,7 @@ def main() -> None:
     images = []
     with tempfile.TemporaryDirectory() as tmp:
         songs = {s.name: song_segment(s, Path(tmp)) for s in segments}
-        generated = model_dances(engine, segments, songs, args.seeds, with_music, options, store)
+        generated = model_dances(engine, segments, songs, range(args.seeds), with_music, options, store)
     for segment in segments:
         rows = [(f"real dancer\n{describe(segment.real)}", segment.real)]
         rows += [(f"{name}, seed {k}\n{describe(d)}", d) for k, d in enumerate(generated[segment.name])]

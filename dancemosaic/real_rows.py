@@ -53,7 +53,7 @@ SHRUNK = "sanity: shrunk (real movement x 0.2)"
 
 
 def model_dances(
-    engine: DanceEngine, segments: list[Segment], songs: dict[str, Path], seeds: int, with_music: bool,
+    engine: DanceEngine, segments: list[Segment], songs: dict[str, Path], seeds: range, with_music: bool,
     options: SamplingOptions, store: Path | None = None,
 ) -> Dances:  # fmt: skip
     """Each segment danced once per seed. ``store``: a folder where each dance is kept (and found
@@ -62,7 +62,7 @@ def model_dances(
     for segment in segments:
         seconds = segment.frames / FPS
         song = songs[segment.name] if with_music else None
-        for seed in range(seeds):
+        for seed in seeds:
             path = (
                 store / f"{engine.checkpoint_id}-{segment.name}-{segment.frames}-{seed}.npy"
                 if store
@@ -152,7 +152,7 @@ def _rows(
         for name, with_music, options, folder in MODEL_ROWS:
             log.info("dancing: %s", name)
             where = Path(store) / folder if store else None
-            dances = model_dances(engine, segments, songs, seeds, with_music, options, where)
+            dances = model_dances(engine, segments, songs, range(seeds), with_music, options, where)
             rows.append(score_row(name, dances, context))
     rows.append(score_row(RETRIEVAL, retrieval_dances(cache, segments, seeds), context))
     rows.append(score_row(FROZEN, sanity_dances(segments, movement.frozen), context))

@@ -30,19 +30,23 @@ class SamplingOptions:
     167 at 0, 707 at 4 and 1153 at 6, while joint speed goes from 0.27 through 0.39 to 0.67 of the
     real dancers' (`benchmarks/REPORT.md`). ``top_k`` keeps the k most likely codes before sampling
     (None: the whole codebook); 50 is about MoMask's "top 10%" filter on a 512-code book.
-    ``residual_temperature`` 0 means argmax for quantizers 1..Q-1, as MoMask does: the residual
-    codes add detail, not choices. ``temperature`` 1.8 (with noise 2 and the decoder's
-    one-frame low-pass, ``low_pass.DECODED_SIGMA``) is the best of 1.2-2.0 on the held-out songs:
-    FID_k 69 / FID_g 35 against 117 / 106 at 1.2 (without it), joint speed 0.74 against 0.47 of the
-    real dancers', style 72 against 56 % (8 seeds, `benchmarks/REPORT.md`); without the low-pass
-    the extra speed was half jitter, and at 2.0 the FID_g breaks (161).
+    ``residual_temperature`` 0 would be argmax for quantizers 1..Q-1, as MoMask does; sampling
+    them at 0.6 made the held-out dances move and pose like the dancers (8 seeds, decoded through
+    the 1.5-frame low-pass): FID_k 38 / FID_g 13 against 70 / 37 with argmax, joint speed 1.13
+    against 0.68 and pose spread 0.78 against 0.62 of the real dancers' (argmax takes the most
+    likely detail for every token, and the dance loses range). ``temperature`` 1.8 (with noise 2
+    and the decoder's low-pass, ``low_pass.DECODED_SIGMA``) was the best of 1.2-2.0 on the
+    held-out songs with argmax residuals: FID_k 69 / FID_g 35 against 117 / 106 at 1.2 (without
+    the low-pass), joint speed 0.74 against 0.47 of the real dancers', style 72 against 56 %; at
+    2.0 the FID_g breaks (161). The defaults together were chosen on seeds 0-7 of the held-out
+    songs and held on seeds 8-15 (`benchmarks/REPORT.md`).
     """
 
     steps: int = 10
     temperature: float = 1.8
     top_k: int | None = 50
     guidance: GuidanceOptions = field(default_factory=GuidanceOptions)
-    residual_temperature: float = 0.0
+    residual_temperature: float = 0.6
     confidence_noise: float = 2.0  # MaskGIT's choice temperature: Gumbel noise on the remasking order
     refine_steps: int = 100  # token optimisation steps when pose constraints are given (0: none)
     beat: BeatOptions = field(default_factory=BeatOptions)  # with a song and no pose targets
