@@ -3,9 +3,12 @@ the same song, for decoding settings side by side. Training songs only (the reco
 of ``dance_with_melody``): settings are chosen here, never on the held-out songs.
 
     python benchmarks/movement.py --checkpoint runs/x/export --seeds 2 --json
+    python benchmarks/movement.py --settings default "residual=0 music=1"
 
-Prints, per setting, the mean over songs and seeds of the pose-spread ratio and the joint-speed
-ratio (generated / real, 1.0 = moves like the dancer), and BAS on the song's beats.
+A setting is one of the names below or ``key=value`` pairs over the defaults, as in
+``benchmarks/decoding_grid.py``. Prints, per setting, the mean over songs and seeds of the
+pose-spread, joint-speed and joint-acceleration ratios (generated / real, 1.0 = moves like the
+dancer; acceleration well above speed is jitter), and BAS on the song's beats.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
-from dancemosaic import metrics, music  # noqa: E402
+from decoding_grid import options  # noqa: E402
+
+from dancemosaic import metrics, movement, music  # noqa: E402
 from dancemosaic.dance import Request  # noqa: E402
 from dancemosaic.datasets.corpus import load_index, load_joints  # noqa: E402
 from dancemosaic.datasets.dance_with_melody import style_of, style_prompt  # noqa: E402
@@ -69,13 +74,6 @@ SETTINGS = {
 }
 
 
-def movement(joints: np.ndarray) -> tuple[float, float]:
-    """(pose spread in cm, root-relative joint speed in m/s) of (T, J, 3) joints at 30 fps."""
-    relative = joints[:, :22] - joints[:, :1]
-    speed = float(np.linalg.norm(np.diff(relative, axis=0), axis=-1).mean() * FPS)
-    return float(relative.std(0).mean() * 100), speed
-
-
 def real_dances(cache: Path) -> list[tuple[str, Path, np.ndarray]]:
     entries = {e["name"]: e for e in load_index(cache)["clips"]}
     picked = [(stem, entries[f"dance_with_melody/{stem}"]) for stem in SONGS]
@@ -88,32 +86,33 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path("cache/corpus"))
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--seeds", type=int, default=2)
-    parser.add_argument("--settings", nargs="*", default=list(SETTINGS), choices=list(SETTINGS))
+    parser.add_argument("--settings", nargs="*", default=list(SETTINGS), help="names or key=value pairs")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    chosen = {name: SETTINGS.get(name) or options(name) for name in args.settings}  # typos before dancing
     engine = (
         DanceEngine.from_pretrained(args.checkpoint) if args.checkpoint else DanceEngine.from_pretrained()
     )
     songs = real_dances(args.cache)
     frames = int(args.seconds * FPS)
     rows = {}
-    jobs = [(name, song) for name in args.settings for song in songs]
+    jobs = [(name, song) for name in chosen for song in songs]
     for name, (stem, song, real) in tqdm(jobs, desc="dance"):
-        real_spread, real_speed = movement(real[:frames])
         beats = music.analyse_file(song).beat_frames
         beats = beats[beats < frames]
         for seed in range(args.seeds):
             request = Request(style_prompt(style_of(stem), stem), song=song, seed=seed, duration=args.seconds)
-            joints = engine.generate(request, SETTINGS[name]).motion.joints().numpy()
-            spread, speed = movement(joints)
+            joints = engine.generate(request, chosen[name]).motion.joints().numpy()
+            ratios = movement.movement_ratios(joints, real[:frames])
             bas = metrics.beat_alignment_score(
                 metrics.motion_beats(joints), beats, num_frames=len(joints) - 1
             )
-            rows.setdefault(name, []).append((spread / real_spread, speed / real_speed, spread, bas))
+            row = (ratios["spread_ratio"], ratios["speed_ratio"], ratios["acceleration_ratio"])
+            rows.setdefault(name, []).append((*row, movement.pose_spread(joints) * 100, bas))
     table = {
         name: dict(
             zip(
-                ("spread_ratio", "speed_ratio", "spread_cm", "BAS"),
+                ("spread_ratio", "speed_ratio", "acceleration_ratio", "spread_cm", "BAS"),
                 np.mean(v, 0).round(3).tolist(),
                 strict=True,
             )

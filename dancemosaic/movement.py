@@ -7,7 +7,10 @@ A dance that stands in one pose and sways can score well on FID against a mixed 
   across the floor in a fixed pose does not count as moving;
 - ``pose_spread``: the std over time (m) of each root-relative joint coordinate, averaged over
   joints 1..21 and the three axes (turning counts: the positions are in world axes);
-- ``movement_ratios``: both, divided by those of the real dance on the same song segment.
+- ``joint_acceleration``: mean root-relative joint acceleration (m/s^2); not a target, but it
+  tells speed that is jitter (a shake adds speed and much more acceleration) from speed that is
+  dancing;
+- ``movement_ratios``: all three, divided by those of the real dance on the same song segment.
 
 ``frozen`` and ``shrunk`` build the dances a headline metric must reject: the first pose held
 still, and the real dance with its root-relative movement scaled down around its mean pose.
@@ -41,14 +44,26 @@ def pose_spread(joints: np.ndarray) -> float:
     return float(root_relative(joints).std(axis=0).mean())
 
 
+def joint_acceleration(joints: np.ndarray, fps: float = FPS) -> float:
+    """Mean root-relative joint acceleration (m/s^2) over frames and joints 1..21."""
+    relative = root_relative(joints)
+    if len(relative) < 3:
+        return 0.0  # two frames have a speed but no change of it
+    return float(np.linalg.norm(np.diff(relative, 2, axis=0), axis=-1).mean() * fps * fps)
+
+
 def movement(joints: np.ndarray, fps: float = FPS) -> dict[str, float]:
-    return {"speed": joint_speed(joints, fps), "spread": pose_spread(joints)}
+    return {
+        "speed": joint_speed(joints, fps),
+        "spread": pose_spread(joints),
+        "acceleration": joint_acceleration(joints, fps),
+    }
 
 
 def movement_ratios(dance: np.ndarray, real: np.ndarray, fps: float = FPS) -> dict[str, float]:
-    """Speed and spread of ``dance`` divided by those of the ``real`` dance on the same music."""
+    """Speed, spread and acceleration of ``dance`` divided by the ``real`` dance's on the same music."""
     own, truth = movement(dance, fps), movement(real, fps)
-    if truth["speed"] <= 0 or truth["spread"] <= 0:
+    if min(truth.values()) <= 0:
         raise ValueError("the real dance does not move: pick another reference dance")
     return {f"{k}_ratio": own[k] / truth[k] for k in own}
 

@@ -392,6 +392,7 @@ def _movement_scores(flat: list[tuple[Segment, np.ndarray]]) -> dict:
     return {
         "speed_ratio": float(np.mean([r["speed_ratio"] for r in ratios])),
         "spread_ratio": float(np.mean([r["spread_ratio"] for r in ratios])),
+        "acceleration_ratio": float(np.mean([r["acceleration_ratio"] for r in ratios])),
         "speed_m_s": float(np.mean([movement.joint_speed(d) for _, d in flat])),
         "spread_m": float(np.mean([movement.pose_spread(d) for _, d in flat])),
     }

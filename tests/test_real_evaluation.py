@@ -23,6 +23,7 @@ from dancemosaic import (
 from dancemosaic.motion import Motion
 from dancemosaic.real_evaluation import Beats, Context, FeatureSet, Scale, Segment
 from dancemosaic.timing import FPS, SAMPLE_RATE
+from tests.test_pops import swaying_dance
 
 # Two made-up styles: which joints swing, how fast, and whether the body bobs and travels.
 STYLES = {
@@ -56,15 +57,25 @@ def classifier() -> style.StyleClassifier:
 
 def test_a_dance_against_itself_has_movement_ratios_of_one():
     dance = styled_dance("swing", seed=1)
-    assert movement.movement_ratios(dance, dance) == pytest.approx({"speed_ratio": 1.0, "spread_ratio": 1.0})
+    ones = {"speed_ratio": 1.0, "spread_ratio": 1.0, "acceleration_ratio": 1.0}
+    assert movement.movement_ratios(dance, dance) == pytest.approx(ones)
     assert movement.movement_ratios(movement.frozen(dance), dance) == pytest.approx(
-        {"speed_ratio": 0.0, "spread_ratio": 0.0}
+        {"speed_ratio": 0.0, "spread_ratio": 0.0, "acceleration_ratio": 0.0}
     )
     assert movement.movement_ratios(movement.shrunk(dance), dance) == pytest.approx(
-        {"speed_ratio": 0.2, "spread_ratio": 0.2}
+        {"speed_ratio": 0.2, "spread_ratio": 0.2, "acceleration_ratio": 0.2}
     )
     with pytest.raises(ValueError, match="does not move"):
         movement.movement_ratios(dance, movement.frozen(dance))
+
+
+def test_jitter_shows_in_acceleration_more_than_in_speed():
+    dance = swaying_dance(300).joints().numpy().astype(np.float64)  # smooth (styled dances shake)
+    shaky = dance.copy()
+    shaky[::2, 1:] += 0.01  # every other frame, every joint but the root 1 cm up
+    ratios = movement.movement_ratios(shaky, dance)
+    assert ratios["spread_ratio"] < 1.1  # the poses are the same give or take 1 cm...
+    assert ratios["acceleration_ratio"] > 2 * ratios["speed_ratio"] > 2  # ...but they shake
 
 
 def test_shrinking_keeps_the_root_path_and_the_mean_pose():
