@@ -6,11 +6,13 @@ it), and a 4-frame token from a coarse codebook cannot hold a kept joint to a ce
 edit decodes its new tokens (``fresh``, the whole dance) and ``splice`` builds the result:
 
 - **Outside the span nothing moves**: those frames are the old motion, exactly.
-- **Blend zones**: at each border with old motion, the new frames carry the offset (a rotation per
-  joint, and the root's height) between old and fresh at the frame just outside the border; the
-  offset fades out over at most BLEND_FRAMES frames inside the span with a smoothstep, whose zero
-  slope at both ends leaves the joint speeds continuous. Only the first and last BLEND_FRAMES of
-  the span differ from the fresh motion; those zones are returned for the timeline.
+- **Blend zones**: at each border with old motion, fresh's velocity first turns into old's over
+  the zone (``_handovers``), then the new frames carry the offset (a rotation per joint, and the
+  root's height) between old and fresh at the frame just outside the border; the offset fades out
+  inside the span with a smoothstep, whose zero slope at both ends leaves the joint speeds
+  continuous. A zone lasts BLEND_FRAMES, longer where the offset is large (``blend_width``): a
+  smoothstep's bend is what a joint feels as a jump in speed. Only the zones differ from the fresh
+  motion; they are returned for the timeline.
 - **The root path rejoins the old one**: the span's horizontal root path is the fresh one, moved
   so it starts where the old one is at the frame before the span and bent (a smoothstep share of
   the difference, spread over the whole span) so it ends where the old one is at the frame after
@@ -29,7 +31,8 @@ edit decodes its new tokens (``fresh``, the whole dance) and ``splice`` builds t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,7 +44,9 @@ from dancemosaic.planted_feet import with_planted_feet
 from dancemosaic.timing import FPS
 
 BLEND_SECONDS = 0.25
-BLEND_FRAMES = int(BLEND_SECONDS * FPS)  # 7 frames (0.23 s): the most a border zone lasts
+BLEND_FRAMES = int(BLEND_SECONDS * FPS)  # 7 frames (0.23 s): the least a splice's border zone lasts
+MAX_BLEND_FRAMES = 2 * BLEND_FRAMES  # the most (0.47 s)
+FADE_JUMP = 1.5  # m/s: the most a fading offset may add to a joint's frame-to-frame change of velocity
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,9 @@ def splice(old: Motion, fresh: Motion, start: int, end: int, kept: Iterable[int]
         )
     chain = list(kinematic_chain(kept))
     free = [j for j in range(skeleton.NUM_BODY_JOINTS) if j not in chain]
+    widths = (blend_width(old, fresh, start - 1), blend_width(old, fresh, end) if end < n_old else 0)
+    if start < n_old < end:  # an extension joins within the old frames (the engine's choice of start)
+        widths = (min(widths[0], n_old - start), widths[1])
     chain_start = max(start, n_old) if chain else start  # kept joints follow the old dance to its end
     rotations = torch.cat([old.rotations, fresh.rotations[n_old:]])
     root = torch.cat([old.root, fresh.root[n_old:]])
@@ -84,18 +92,35 @@ def splice(old: Motion, fresh: Motion, start: int, end: int, kept: Iterable[int]
             continue
         span = slice(first, end)
         rotations[span, joints] = _blend_rotations(old.rotations[:, joints], fresh.rotations[:, joints],
-                                                   first, end)  # fmt: skip
+                                                   first, end, widths)  # fmt: skip
         if 0 in joints:
-            root[span] = _blend_root(old.root, fresh.root, first, end)
-        blends += border_zones(first, end, n_old)
+            root[span] = _blend_root(old.root, fresh.root, first, end, widths)
+        blends += border_zones(first, end, n_old, widths)
     return Spliced(Motion(rotations, root, old.fps), tuple(sorted(set(blends))))
 
 
-def border_zones(start: int, end: int, n_old: int) -> list[tuple[int, int]]:
-    """The blend zones of a span: its first frames after old motion, its last frames before it."""
-    width = min(BLEND_FRAMES, end - start)
-    zones = [(start, start + width)] if start > 0 else []
-    return zones + ([(end - width, end)] if end < n_old else [])
+def blend_width(old: Motion, fresh: Motion, frame: int) -> int:
+    """Frames of the zone that fades the offset between ``old`` and ``fresh`` at ``frame`` (a frame
+    just outside a border): BLEND_FRAMES, or as many as keep the fade's own jump in joint speed
+    under FADE_JUMP. A smoothstep fading d metres over w frames bends by at most 6 d / (w + 1)^2
+    per frame squared."""
+    if frame < 0:
+        return BLEND_FRAMES
+    pair = torch.stack([old.rotations[frame], fresh.rotations[frame].to(old.rotations)])
+    joints = skeleton.forward_kinematics(pair, torch.zeros(2, 3, dtype=pair.dtype))[0]
+    offset = float((joints[0] - joints[1]).norm(dim=-1).max())  # metres, root-relative
+    needed = math.ceil(math.sqrt(6 * offset * old.fps / FADE_JUMP)) - 1
+    return min(max(BLEND_FRAMES, needed), MAX_BLEND_FRAMES)
+
+
+def border_zones(
+    start: int, end: int, n_old: int, widths: tuple[int, int] = (BLEND_FRAMES, BLEND_FRAMES)
+) -> list[tuple[int, int]]:
+    """The blend zones of a span: its first frames after old motion, its last frames before it
+    (``widths``: entry and exit zone, at most the span)."""
+    entry, exit_ = (min(w, end - start) for w in widths)
+    zones = [(start, start + entry)] if start > 0 else []
+    return zones + ([(end - exit_, end)] if end < n_old else [])
 
 
 def _smoothstep(x: torch.Tensor) -> torch.Tensor:
@@ -109,13 +134,15 @@ def ramp(count: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     return _smoothstep(torch.arange(1, count + 1, dtype=dtype) / (count + 1))
 
 
-def _fades(start: int, end: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _fades(
+    start: int, end: int, widths: tuple[int, int] = (BLEND_FRAMES, BLEND_FRAMES)
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(N,) weights of the entry and exit offsets over the span's N frames: 1 at the frame outside
-    the border, 0 from BLEND_FRAMES inside it on, with zero slope at both ends."""
-    width = min(BLEND_FRAMES, end - start)
+    the border, 0 from the zone's width (``widths``: entry, exit) inside it on, zero slope at both
+    ends."""
     k = torch.arange(end - start, dtype=torch.float32)
-    entry = _smoothstep(1 - (k + 1) / (width + 1))
-    return entry, entry.flip(0)
+    entry, exit_ = (min(w, end - start) for w in widths)
+    return _smoothstep(1 - (k + 1) / (entry + 1)), _smoothstep(1 - (k + 1) / (exit_ + 1)).flip(0)
 
 
 def inner_weight(start: int, end: int, num_frames: int) -> torch.Tensor:
@@ -137,11 +164,16 @@ def _toward(target: torch.Tensor, source: torch.Tensor, weight: torch.Tensor) ->
     return rotation.quaternion_to_matrix(shares)
 
 
-def _blend_rotations(old: torch.Tensor, fresh: torch.Tensor, start: int, end: int) -> torch.Tensor:
+def _blend_rotations(
+    old: torch.Tensor, fresh: torch.Tensor, start: int, end: int, widths: tuple[int, int]
+) -> torch.Tensor:
     """(T, J, 3, 3) local rotations -> (end - start, J, 3, 3): fresh, with the offsets to old at
     the borders faded in (entry from frame start - 1, exit from frame end, where old has them)."""
-    span = fresh[start:end].to(old.dtype)
-    entry, exit_ = _fades(start, end)
+    fresh = fresh.to(old.dtype).clone()
+    for frames, shares, mismatch in _handovers(old, fresh, start, end, widths, _turn):
+        fresh[frames] = rotation.axis_angle_to_matrix(shares[:, None, None] * mismatch) @ fresh[frames]
+    span = fresh[start:end]
+    entry, exit_ = _fades(start, end, widths)
     if start > 0:
         span = _toward(old[start - 1], fresh[start - 1], entry.to(old.dtype)) @ span
     if end < len(old):
@@ -149,9 +181,50 @@ def _blend_rotations(old: torch.Tensor, fresh: torch.Tensor, start: int, end: in
     return span
 
 
-def _blend_root(old: torch.Tensor, fresh: torch.Tensor, start: int, end: int) -> torch.Tensor:
+def _turn(motion: torch.Tensor, frame: int) -> torch.Tensor:
+    """(J, 3) axis-angle turn of each rotation from ``frame`` to ``frame + 1``."""
+    return rotation.matrix_to_axis_angle(motion[frame + 1] @ motion[frame].transpose(-1, -2))
+
+
+def _step(motion: torch.Tensor, frame: int) -> torch.Tensor:
+    return motion[frame + 1] - motion[frame]
+
+
+def _handovers(
+    old: torch.Tensor, fresh: torch.Tensor, start: int, end: int, widths: tuple[int, int],
+    velocity: Callable[[torch.Tensor, int], torch.Tensor],
+) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:  # fmt: skip
+    """Per border with old motion: fresh's frames to change, how many frames' worth (signed) of
+    the velocity mismatch each takes, and the mismatch (old's velocity across the border minus
+    fresh's, per frame: an axis-angle turn per joint, or a root step). Carrying the offset joins
+    the positions at a border but not the velocities: a span ending mid-jump stopped dead in one
+    frame (6 m/s on a demo song). Adding these shares makes fresh's velocity turn into old's over
+    the zone (its per-frame share rises as a smoothstep), before the offset is carried."""
+    entry, exit_ = (min(w, end - start) for w in widths)
+    out = []
+    # Velocities compared over the same pair of frames where old has both (an edit), else over
+    # old's last pair (an extension's kept joints, which start at the old end).
+    if start >= 1 and (start < len(old) or start >= 2):  # frames start-1 .. start+entry-2 move back
+        ramp_in = _smoothstep(torch.arange(entry + 1, dtype=old.dtype) / entry)  # 0 -> 1
+        shares = -torch.flip(torch.cumsum(ramp_in[1:], 0), [0])  # -(sum of the frames' steps after)
+        frames = torch.arange(start - 1, start + entry - 1)
+        old_velocity = velocity(old, min(start, len(old) - 1) - 1)
+        out.append((frames, shares, old_velocity - velocity(fresh, start - 1)))
+    if end < len(old):  # fresh's frames end-exit .. end move on by what precedes them
+        ramp_in = _smoothstep(torch.arange(exit_ + 1, dtype=old.dtype) / exit_)
+        frames = torch.arange(end - exit_, end + 1)
+        out.append((frames, torch.cumsum(ramp_in, 0), velocity(old, end - 1) - velocity(fresh, end - 1)))
+    return out
+
+
+def _blend_root(
+    old: torch.Tensor, fresh: torch.Tensor, start: int, end: int, widths: tuple[int, int]
+) -> torch.Tensor:
     """(T, 3) root positions -> (end - start, 3): the fresh path moved to start at the old one and
     bent to end at it (horizontal), with the height offsets faded at the borders (vertical)."""
+    fresh = fresh.to(old.dtype).clone()
+    for frames, shares, mismatch in _handovers(old, fresh, start, end, widths, _step):
+        fresh[frames] = fresh[frames] + shares[:, None] * mismatch
     before = old[start - 1] - fresh[start - 1] if start > 0 else None
     after = old[end] - fresh[end] if end < len(old) else None
     if before is None and after is None:
@@ -160,7 +233,7 @@ def _blend_root(old: torch.Tensor, fresh: torch.Tensor, start: int, end: int) ->
     after = before if after is None else after
     bend = ramp(end - start, old.dtype)[:, None]  # (N, 1): 0 before the span, 1 after it
     offset = before + bend * (after - before)  # (N, 3)
-    entry, exit_ = _fades(start, end)
+    entry, exit_ = _fades(start, end, widths)
     height = before[1] * entry * (start > 0) + after[1] * exit_ * (end < len(old))
     offset[:, 1] = height.to(old.dtype)
     return fresh[start:end] + offset

@@ -7,14 +7,17 @@ import pytest
 import torch
 
 from dancemosaic import rotation, skeleton
+from dancemosaic import splice as splicing
 from dancemosaic.motion import Motion
 from dancemosaic.skeleton import BODY_PARTS, JOINT_INDEX
 from dancemosaic.splice import (
     BLEND_FRAMES,
+    FADE_JUMP,
     border_jump_ratio,
     carry,
     joint_drift,
     kinematic_chain,
+    speed_jumps,
     splice,
 )
 from dancemosaic.timing import FPS
@@ -87,6 +90,42 @@ def test_borders_are_no_jerkier_than_the_dance_while_a_plain_cut_is(pair):
     cut = Motion(torch.cat([old.rotations[:50], fresh.rotations[50:100], old.rotations[100:]]),
                  torch.cat([old.root[:50], fresh.root[50:100], old.root[100:]]))  # fmt: skip
     assert border_jump_ratio(cut.joints().numpy(), joined.blends) > 1.0  # the measure can fail
+
+
+def calm(frames: int = 150) -> torch.Tensor:
+    """(T, 22, 3) axis-angles of a gently swaying dancer."""
+    return rotation.matrix_to_axis_angle(swaying(frames, seed=0).rotations) * 0.3
+
+
+def test_a_span_that_meets_the_old_motion_at_another_speed_hands_the_speed_over(monkeypatch):
+    """Old travels one way at 1 m/s and the new span the other way: the positions join either way,
+    the velocities only through the hand-over."""
+    t = torch.arange(150, dtype=torch.float32)
+    floor = torch.full_like(t, 0.95)
+    old = Motion(rotation.axis_angle_to_matrix(calm()), torch.stack([t / FPS, floor, 0 * t], -1))
+    fresh = Motion(old.rotations, torch.stack([-t / FPS, floor, 0 * t], -1))
+    joined = splice(old, fresh, 50, 100)
+    assert border_jump_ratio(joined.motion.joints().numpy(), joined.blends) <= 1.0
+    monkeypatch.setattr(splicing, "_handovers", lambda *args: [])
+    positions_only = splice(old, fresh, 50, 100)
+    assert border_jump_ratio(positions_only.motion.joints().numpy(), positions_only.blends) > 2
+
+
+def test_a_large_offset_gets_a_longer_zone_that_keeps_the_fade_gentle(monkeypatch):
+    """The new span has the arms raised 2.5 rad: faded over BLEND_FRAMES the hands would jump
+    by more than FADE_JUMP on top of the motion's own jumps."""
+    raised = calm()
+    raised[:, [JOINT_INDEX["left_shoulder"], JOINT_INDEX["right_shoulder"]], 2] += torch.tensor([-2.5, 2.5])
+    root = swaying(150, seed=0).root
+    old = Motion(rotation.axis_angle_to_matrix(calm()), root)
+    fresh = Motion(rotation.axis_angle_to_matrix(raised), root)
+    own = max(speed_jumps(old.joints().numpy()).max(), speed_jumps(fresh.joints().numpy()).max())
+    joined = splice(old, fresh, 50, 100)
+    assert all(b - a > BLEND_FRAMES for a, b in joined.blends)
+    assert speed_jumps(joined.motion.joints().numpy())[45:105].max() < own + FADE_JUMP
+    monkeypatch.setattr(splicing, "MAX_BLEND_FRAMES", BLEND_FRAMES)
+    short = splice(old, fresh, 50, 100)
+    assert speed_jumps(short.motion.joints().numpy())[45:105].max() > own + FADE_JUMP
 
 
 def test_kept_joints_keep_their_chain_to_the_pelvis_and_stay_put_in_world_space(pair):
