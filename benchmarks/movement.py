@@ -8,7 +8,11 @@ of ``dance_with_melody``): settings are chosen here, never on the held-out songs
 A setting is one of the names below or ``key=value`` pairs over the defaults, as in
 ``benchmarks/decoding_grid.py``. Prints, per setting, the mean over songs and seeds of the
 pose-spread, joint-speed and joint-acceleration ratios (generated / real, 1.0 = moves like the
-dancer; acceleration well above speed is jitter), and BAS on the song's beats.
+dancer; acceleration well above speed is jitter), BAS on the song's beats, and two statistics of
+the first-quantizer codes against those of the real dance encoded by the same tokenizer: how often
+a code repeats its neighbour (``code_repeat``) and the entropy of the codes a dance uses
+(``code_entropy``, nats). Too many repeats and too few codes is a dance that settles into a few
+poses; none at all is codes drawn one by one, with no phrase.
 """
 
 from __future__ import annotations
@@ -28,10 +32,11 @@ from decoding_grid import options  # noqa: E402
 
 from dancemosaic import metrics, movement, music  # noqa: E402
 from dancemosaic.dance import Request  # noqa: E402
-from dancemosaic.datasets.corpus import load_index, load_joints  # noqa: E402
+from dancemosaic.datasets.corpus import load_index, load_motion  # noqa: E402
 from dancemosaic.datasets.dance_with_melody import style_of, style_prompt  # noqa: E402
 from dancemosaic.engine import DanceEngine  # noqa: E402
 from dancemosaic.guidance import GuidanceOptions  # noqa: E402
+from dancemosaic.representation import motion_to_features  # noqa: E402
 from dancemosaic.rhythm import BeatOptions  # noqa: E402
 from dancemosaic.sampling import SamplingOptions  # noqa: E402
 from dancemosaic.timing import FPS  # noqa: E402
@@ -74,10 +79,35 @@ SETTINGS = {
 }
 
 
-def real_dances(cache: Path) -> list[tuple[str, Path, np.ndarray]]:
+def real_dances(
+    cache: Path, engine: DanceEngine, frames: int
+) -> list[tuple[str, Path, np.ndarray, np.ndarray]]:
+    """(stem, song, joints, first-quantizer codes) of each real dance over its first ``frames``."""
     entries = {e["name"]: e for e in load_index(cache)["clips"]}
-    picked = [(stem, entries[f"dance_with_melody/{stem}"]) for stem in SONGS]
-    return [(stem, Path(entry["music"]), load_joints(cache, entry)) for stem, entry in picked]
+    out = []
+    for stem in SONGS:
+        entry = entries[f"dance_with_melody/{stem}"]
+        motion = load_motion(cache, entry)
+        features = motion_to_features(motion)[:frames][None].to(engine.device)
+        codes = engine.model.tokenizer.encode(features)[0, :, 0].cpu().numpy()
+        out.append((stem, Path(entry["music"]), motion.joints().numpy()[:frames], codes))
+    return out
+
+
+def song_beats(song: Path, frames: int) -> np.ndarray:
+    beats = music.analyse_file(song).beat_frames
+    return beats[beats < frames]
+
+
+def bas(joints: np.ndarray, beats: np.ndarray) -> float:
+    return metrics.beat_alignment_score(metrics.motion_beats(joints), beats, num_frames=len(joints) - 1)
+
+
+def code_statistics(codes: np.ndarray) -> tuple[float, float]:
+    """(L,) codes -> share of codes equal to the one before, entropy (nats) of the codes used."""
+    _, counts = np.unique(codes, return_counts=True)
+    shares = counts / counts.sum()
+    return float((codes[1:] == codes[:-1]).mean()), float(-(shares * np.log(shares)).sum())
 
 
 def main() -> None:
@@ -93,26 +123,35 @@ def main() -> None:
     engine = (
         DanceEngine.from_pretrained(args.checkpoint) if args.checkpoint else DanceEngine.from_pretrained()
     )
-    songs = real_dances(args.cache)
     frames = int(args.seconds * FPS)
-    rows = {}
+    songs = real_dances(args.cache, engine, frames)
+    beats = {stem: song_beats(song, frames) for stem, song, *_ in songs}
+    rows = {"real dances": [(1.0, 1.0, 1.0, movement.pose_spread(real) * 100, bas(real, beats[stem]),
+                             *code_statistics(codes)) for stem, _, real, codes in songs]}  # fmt: skip
     jobs = [(name, song) for name in chosen for song in songs]
-    for name, (stem, song, real) in tqdm(jobs, desc="dance"):
-        beats = music.analyse_file(song).beat_frames
-        beats = beats[beats < frames]
+    for name, (stem, song, real, _) in tqdm(jobs, desc="dance"):
         for seed in range(args.seeds):
             request = Request(style_prompt(style_of(stem), stem), song=song, seed=seed, duration=args.seconds)
-            joints = engine.generate(request, chosen[name]).motion.joints().numpy()
-            ratios = movement.movement_ratios(joints, real[:frames])
-            bas = metrics.beat_alignment_score(
-                metrics.motion_beats(joints), beats, num_frames=len(joints) - 1
-            )
+            dance = engine.generate(request, chosen[name])
+            joints = dance.motion.joints().numpy()
+            ratios = movement.movement_ratios(joints, real)
             row = (ratios["spread_ratio"], ratios["speed_ratio"], ratios["acceleration_ratio"])
-            rows.setdefault(name, []).append((*row, movement.pose_spread(joints) * 100, bas))
+            codes = code_statistics(dance.codes[:, 0].numpy())
+            rows.setdefault(name, []).append(
+                (*row, movement.pose_spread(joints) * 100, bas(joints, beats[stem]), *codes)
+            )
     table = {
         name: dict(
             zip(
-                ("spread_ratio", "speed_ratio", "acceleration_ratio", "spread_cm", "BAS"),
+                (
+                    "spread_ratio",
+                    "speed_ratio",
+                    "acceleration_ratio",
+                    "spread_cm",
+                    "BAS",
+                    "code_repeat",
+                    "code_entropy",
+                ),  # fmt: skip
                 np.mean(v, 0).round(3).tolist(),
                 strict=True,
             )
