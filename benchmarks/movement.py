@@ -30,17 +30,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from decoding_grid import options  # noqa: E402
 
-from dancemosaic import metrics, movement, music  # noqa: E402
+from dancemosaic import movement, music  # noqa: E402
 from dancemosaic.dance import Request  # noqa: E402
 from dancemosaic.datasets.corpus import load_index, load_motion  # noqa: E402
 from dancemosaic.datasets.dance_with_melody import style_of, style_prompt  # noqa: E402
 from dancemosaic.engine import DanceEngine  # noqa: E402
 from dancemosaic.guidance import GuidanceOptions  # noqa: E402
+from dancemosaic.real_evaluation import bas  # noqa: E402
 from dancemosaic.representation import motion_to_features  # noqa: E402
 from dancemosaic.rhythm import BeatOptions  # noqa: E402
 from dancemosaic.sampling import SamplingOptions  # noqa: E402
 from dancemosaic.timing import FPS  # noqa: E402
 
+COLUMNS = (
+    "spread_ratio",
+    "speed_ratio",
+    "acceleration_ratio",
+    "spread_cm",
+    "BAS",
+    "code_repeat",
+    "code_entropy",
+)
 SONGS = ("DANCE_C_2", "DANCE_R_2", "DANCE_T_2", "DANCE_W_1")  # training pairs, one per style
 BASE = SamplingOptions()
 SETTINGS = {
@@ -99,10 +109,6 @@ def song_beats(song: Path, frames: int) -> np.ndarray:
     return beats[beats < frames]
 
 
-def bas(joints: np.ndarray, beats: np.ndarray) -> float:
-    return metrics.beat_alignment_score(metrics.motion_beats(joints), beats, num_frames=len(joints) - 1)
-
-
 def code_statistics(codes: np.ndarray) -> tuple[float, float]:
     """(L,) codes -> share of codes equal to the one before, entropy (nats) of the codes used."""
     _, counts = np.unique(codes, return_counts=True)
@@ -143,15 +149,7 @@ def main() -> None:
     table = {
         name: dict(
             zip(
-                (
-                    "spread_ratio",
-                    "speed_ratio",
-                    "acceleration_ratio",
-                    "spread_cm",
-                    "BAS",
-                    "code_repeat",
-                    "code_entropy",
-                ),  # fmt: skip
+                COLUMNS,
                 np.mean(v, 0).round(3).tolist(),
                 strict=True,
             )

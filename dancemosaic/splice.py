@@ -118,9 +118,14 @@ def border_zones(
 ) -> list[tuple[int, int]]:
     """The blend zones of a span: its first frames after old motion, its last frames before it
     (``widths``: entry and exit zone, at most the span)."""
-    entry, exit_ = (min(w, end - start) for w in widths)
+    entry, exit_ = _within(widths, start, end)
     zones = [(start, start + entry)] if start > 0 else []
     return zones + ([(end - exit_, end)] if end < n_old else [])
+
+
+def _within(widths: tuple[int, int], start: int, end: int) -> tuple[int, int]:
+    """Entry and exit zone widths, each at most the span [start, end)."""
+    return min(widths[0], end - start), min(widths[1], end - start)
 
 
 def _smoothstep(x: torch.Tensor) -> torch.Tensor:
@@ -141,7 +146,7 @@ def _fades(
     the border, 0 from the zone's width (``widths``: entry, exit) inside it on, zero slope at both
     ends."""
     k = torch.arange(end - start, dtype=torch.float32)
-    entry, exit_ = (min(w, end - start) for w in widths)
+    entry, exit_ = _within(widths, start, end)
     return _smoothstep(1 - (k + 1) / (entry + 1)), _smoothstep(1 - (k + 1) / (exit_ + 1)).flip(0)
 
 
@@ -200,7 +205,7 @@ def _handovers(
     the positions at a border but not the velocities: a span ending mid-jump stopped dead in one
     frame (6 m/s on a demo song). Adding these shares makes fresh's velocity turn into old's over
     the zone (its per-frame share rises as a smoothstep), before the offset is carried."""
-    entry, exit_ = (min(w, end - start) for w in widths)
+    entry, exit_ = _within(widths, start, end)
     out = []
     # Velocities compared over the same pair of frames where old has both (an edit), else over
     # old's last pair (an extension's kept joints, which start at the old end).
