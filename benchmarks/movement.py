@@ -30,13 +30,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from decoding_grid import options  # noqa: E402
 
-from dancemosaic import movement, music  # noqa: E402
+from dancemosaic import metrics, movement, music  # noqa: E402
 from dancemosaic.dance import Request  # noqa: E402
 from dancemosaic.datasets.corpus import load_index, load_motion  # noqa: E402
 from dancemosaic.datasets.dance_with_melody import style_of, style_prompt  # noqa: E402
 from dancemosaic.engine import DanceEngine  # noqa: E402
 from dancemosaic.guidance import GuidanceOptions  # noqa: E402
-from dancemosaic.real_evaluation import bas  # noqa: E402
 from dancemosaic.representation import motion_to_features  # noqa: E402
 from dancemosaic.rhythm import BeatOptions  # noqa: E402
 from dancemosaic.sampling import SamplingOptions  # noqa: E402
@@ -132,8 +131,9 @@ def main() -> None:
     frames = int(args.seconds * FPS)
     songs = real_dances(args.cache, engine, frames)
     beats = {stem: song_beats(song, frames) for stem, song, *_ in songs}
-    rows = {"real dances": [(1.0, 1.0, 1.0, movement.pose_spread(real) * 100, bas(real, beats[stem]),
-                             *code_statistics(codes)) for stem, _, real, codes in songs]}  # fmt: skip
+    rows = {"real dances": [(1.0, 1.0, 1.0, movement.pose_spread(real) * 100,
+                             metrics.dance_bas(real, beats[stem]), *code_statistics(codes))
+                            for stem, _, real, codes in songs]}  # fmt: skip
     jobs = [(name, song) for name in chosen for song in songs]
     for name, (stem, song, real, _) in tqdm(jobs, desc="dance"):
         for seed in range(args.seeds):
@@ -144,7 +144,7 @@ def main() -> None:
             row = (ratios["spread_ratio"], ratios["speed_ratio"], ratios["acceleration_ratio"])
             codes = code_statistics(dance.codes[:, 0].numpy())
             rows.setdefault(name, []).append(
-                (*row, movement.pose_spread(joints) * 100, bas(joints, beats[stem]), *codes)
+                (*row, movement.pose_spread(joints) * 100, metrics.dance_bas(joints, beats[stem]), *codes)
             )
     table = {
         name: dict(

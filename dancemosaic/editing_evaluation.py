@@ -72,8 +72,7 @@ def beat_alignment(dance: Dance) -> float:
     """The whole dance's BAS against its song's beats (NaN where it has none)."""
     joints = dance.joints()[:, :22]
     beats = music.analyse_file(dance.song).beat_frames
-    score = metrics.beat_alignment_score(metrics.motion_beats(joints), beats, num_frames=len(joints) - 1)
-    return float(score)
+    return metrics.dance_bas(joints, beats)
 
 
 def trial(

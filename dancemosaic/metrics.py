@@ -196,6 +196,11 @@ def beat_alignment_score(
     return float(np.exp(-(nearest**2) / (2 * sigma**2)).mean())
 
 
+def dance_bas(joints: np.ndarray, music_beats: np.ndarray) -> float:
+    """Bailando BAS of one dance (T, J, 3) against music beat frames, over the dance's length."""
+    return beat_alignment_score(motion_beats(joints), music_beats, num_frames=len(joints) - 1)
+
+
 def _ground_height(p: np.ndarray) -> float:
     """LODGE's ground: the frame-0 toe height (both toes' mean when they are level within 2 cm)."""
     left, right = p[0, _LEFT_TOE, 1], p[0, _RIGHT_TOE, 1]

@@ -34,10 +34,7 @@ def score_dances(
     mean BAS against each dance's music ``beats``."""
     clips = [w for d in dances for w in windows(d, WINDOW // 2)]
     row = {"name": name} | metrics.evaluate_motions(clips, pool, FPS)
-    scores = [
-        metrics.beat_alignment_score(metrics.motion_beats(d), b, num_frames=len(d) - 1)
-        for d, b in zip(dances, beats, strict=True)
-    ]
+    scores = [metrics.dance_bas(d, b) for d, b in zip(dances, beats, strict=True)]
     row["BAS"] = float(np.nanmean(scores))
     row["n_dances"] = len(dances)
     return row

@@ -144,12 +144,6 @@ def segment_beats(song: Path, frames: int) -> Beats:
     return Beats(music.music_beats(audio), librosa_beats(audio))
 
 
-def bas(dance: np.ndarray, beats: np.ndarray) -> float:
-    """Bailando BAS of one dance against music beat frames, over the dance's length."""
-    found = metrics.motion_beats(dance)
-    return metrics.beat_alignment_score(found, beats, num_frames=len(dance) - 1)
-
-
 @dataclass(frozen=True)
 class FeatureSet:
     """Kinetic and geometric features (FineDance protocol) of a list of windows."""
@@ -355,8 +349,12 @@ def score_row(
     else:
         row |= fid_scores(FeatureSet.at_kept_places(flat, context.kept), context.reference, context.scale)
     row |= _movement_scores(flat)
-    row["BAS_librosa_beats"] = _nanmean([bas(d, context.beats[s.name].librosa) for s, d in flat])
-    row["BAS_project_beats"] = _nanmean([bas(d, context.beats[s.name].project) for s, d in flat])
+    row["BAS_librosa_beats"] = _nanmean(
+        [metrics.dance_bas(d, context.beats[s.name].librosa) for s, d in flat]
+    )
+    row["BAS_project_beats"] = _nanmean(
+        [metrics.dance_bas(d, context.beats[s.name].project) for s, d in flat]
+    )
     row["FSR"] = _nanmean([metrics.foot_skate_ratio(d) for d in everything])
     row |= _style_scores(flat, context.classifier)
     if context.copy_pool is not None:

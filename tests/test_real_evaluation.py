@@ -12,6 +12,7 @@ import torch
 
 from dancemosaic import (
     copying,
+    metrics,
     movement,
     novel_reference,
     percussion,
@@ -139,9 +140,9 @@ def test_bas_with_librosa_default_beats_runs_on_a_song(tmp_path):
         assert 12 <= len(found) <= 20  # 120 BPM over 8 s: 16 beats, give or take the ends
         assert np.median(np.diff(found)) == pytest.approx(15, abs=1)  # 0.5 s at 30 fps
     dance = styled_dance("swing", seconds=8.0, seed=4)
-    score = real_evaluation.bas(dance, beats.librosa)
+    score = metrics.dance_bas(dance, beats.librosa)
     assert 0.0 < score <= 1.0
-    assert real_evaluation.bas(movement.frozen(dance), beats.librosa) == 0.0  # no motion beats at all
+    assert metrics.dance_bas(movement.frozen(dance), beats.librosa) == 0.0  # no motion beats at all
 
 
 def test_a_copied_window_is_found_at_distance_zero():

@@ -107,11 +107,6 @@ def warp_joints(joints: np.ndarray, source_frames: np.ndarray) -> np.ndarray:
     return joints[lo] * (1 - t) + joints[hi] * t
 
 
-def _bas(joints: np.ndarray, music_beats: np.ndarray) -> float:
-    found = metrics.motion_beats(joints)
-    return metrics.beat_alignment_score(found, music_beats, num_frames=len(joints) - 1)
-
-
 def _recorded_track(cache: Path, audio: Path) -> Track:
     """The analysed music of a recorded pair (cached beside the synthesised tracks)."""
     target = Path(cache) / "music" / f"recorded-{audio.stem}.npz"
@@ -130,9 +125,9 @@ def _pair(
     else:
         warp = fit_warp(beats, track.beat_frames, len(joints), track.num_frames)
     segment_beats = track.beat_frames - warp.music_start
-    aligned = _bas(warp_joints(joints, warp.source_frames), segment_beats)
+    aligned = metrics.dance_bas(warp_joints(joints, warp.source_frames), segment_beats)
     plain = joints[: track.num_frames - warp.music_start]
-    return warp, aligned, _bas(plain, segment_beats)
+    return warp, aligned, metrics.dance_bas(plain, segment_beats)
 
 
 def build_pairs(data_root: Path | None, cache: Path) -> dict:

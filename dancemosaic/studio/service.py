@@ -106,8 +106,8 @@ def beat_alignment(dance: Dance) -> float | None:
         return None
     beats = song_info(dance.song).beat_frames
     joints = dance.joints()[:, :22]
-    score = metrics.beat_alignment_score(metrics.motion_beats(joints), beats, num_frames=len(joints) - 1)
-    return None if np.isnan(score) else float(score)
+    score = metrics.dance_bas(joints, beats)
+    return None if np.isnan(score) else score
 
 
 def parse_ranges(text: str) -> list[tuple[float, float]]:
