@@ -48,6 +48,12 @@ def options(setting: str) -> SamplingOptions:
     return replace(base, guidance=replace(base.guidance, **weights), **changes)
 
 
+def value(row: dict, key: str) -> str:
+    """ "spread_ratio 0.789 +- 0.020": the seeds' standard error where the row has one."""
+    error = row.get(f"{key}_se")
+    return f"{key} {row[key]:.3f}" + (f" +- {error:.3f}" if error is not None else "")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("settings", nargs="+", help='e.g. "temperature=1.2 music=0.5"')
@@ -71,7 +77,7 @@ def main() -> None:
             dances = model_dances(engine, segments, songs, seeds, True, sampling, store)
             rows.append(score_row(setting, dances, context))
             if not args.json:
-                print(setting + ": " + ", ".join(f"{k} {rows[-1][k]:.3f}" for k in KEYS if k in rows[-1]))
+                print(setting + ": " + ", ".join(value(rows[-1], k) for k in KEYS if k in rows[-1]))
     if args.json:
         print(json.dumps(rows, indent=2))
 

@@ -18,11 +18,11 @@ COLUMNS = (
 )  # fmt: skip
 
 
-def cell(value: object, digits: int) -> str:
+def cell(value: object, digits: int, error: float | None = None) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:.{digits}f}"
+        return f"{value:.{digits}f}" + (f" ± {error:.{digits}f}" if error is not None else "")
     return str(value)
 
 
@@ -31,7 +31,7 @@ def table(rows: list[dict]) -> str:
     lines = ["| row | " + " | ".join(title for _, title, _ in COLUMNS) + " |"]
     lines.append("| --- " * (len(COLUMNS) + 1) + "|")
     for row in scored:
-        cells = [cell(row.get(key), digits) for key, _, digits in COLUMNS]
+        cells = [cell(row.get(key), digits, row.get(f"{key}_se")) for key, _, digits in COLUMNS]
         lines.append(f"| {row['name']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -387,13 +387,30 @@ def _training_pool_scores(dances: list[np.ndarray], pool: FeatureSet) -> dict:
 
 def _movement_scores(flat: list[tuple[Segment, np.ndarray]]) -> dict:
     ratios = [movement.movement_ratios(d, s.real) for s, d in flat]
+    songs = [s.name for s, _ in flat]
     return {
         "speed_ratio": float(np.mean([r["speed_ratio"] for r in ratios])),
+        "speed_ratio_se": seed_error([r["speed_ratio"] for r in ratios], songs),
         "spread_ratio": float(np.mean([r["spread_ratio"] for r in ratios])),
+        "spread_ratio_se": seed_error([r["spread_ratio"] for r in ratios], songs),
         "acceleration_ratio": float(np.mean([r["acceleration_ratio"] for r in ratios])),
         "speed_m_s": float(np.mean([movement.joint_speed(d) for _, d in flat])),
         "spread_m": float(np.mean([movement.pose_spread(d) for _, d in flat])),
     }
+
+
+def seed_error(values: Sequence[float], songs: Sequence[str]) -> float | None:
+    """Standard error of the mean of ``values`` that comes from the seeds alone (the songs are fixed):
+    sqrt(sum over songs of n_s * var_s) / n. None when a song has a single dance (no spread to see).
+
+    A ratio of 0.79 against a target of 0.8 means little when this is 0.02.
+    """
+    by_song: dict[str, list[float]] = {}
+    for value, song in zip(values, songs, strict=True):
+        by_song.setdefault(song, []).append(value)
+    if not by_song or min(len(v) for v in by_song.values()) < 2:
+        return None
+    return float(np.sqrt(sum(len(v) * np.var(v, ddof=1) for v in by_song.values())) / len(values))
 
 
 def _style_scores(flat: list[tuple[Segment, np.ndarray]], classifier: style.StyleClassifier) -> dict:

@@ -233,6 +233,15 @@ def real_pair_cache(tmp_path_factory):
     return root, cache
 
 
+def test_seed_error_is_the_standard_error_of_the_mean_over_seeds_of_fixed_songs():
+    # song a: 1, 3 (variance 2); song b: 2, 2 (variance 0): sqrt(2 * 2 + 2 * 0) / 4
+    assert real_evaluation.seed_error([1.0, 3.0, 2.0, 2.0], ["a", "a", "b", "b"]) == pytest.approx(0.5)
+    assert real_evaluation.seed_error([2.0, 2.0, 2.0, 2.0], ["a", "a", "b", "b"]) == 0.0
+    # a song's offset from the others is not seed noise: the songs are the same in every draw
+    assert real_evaluation.seed_error([1.0, 1.0, 5.0, 5.0], ["a", "a", "b", "b"]) == 0.0
+    assert real_evaluation.seed_error([1.0, 3.0], ["a", "b"]) is None
+
+
 def test_evaluate_scores_a_checkpoint_against_the_held_out_real_dances(
     real_pair_cache, engine, tmp_path, capsys
 ):
@@ -248,6 +257,7 @@ def test_evaluate_scores_a_checkpoint_against_the_held_out_real_dances(
     model = rows["full model"]
     assert model["n_dances"] == 2 and model["n_windows"] >= 2
     assert all(np.isfinite(model[k]) for k in ("FID_k", "speed_ratio", "BAS_librosa_beats", "FSR"))
+    assert model["spread_ratio_se"] is None  # one seed per song: the seeds' spread cannot be seen
     assert rows["real held-out dances"]["speed_ratio"] == pytest.approx(1.0)
     assert rows["sanity: frozen (first real pose held)"]["speed_ratio"] == 0.0
     sanity = rows["sanity: which measures reject the frozen and shrunk dancers"]["measures"]
