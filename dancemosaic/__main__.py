@@ -82,18 +82,18 @@ def prepare(args: argparse.Namespace) -> None:
 
 def train(args: argparse.Namespace) -> None:
     from dancemosaic.config import ModelConfig
-    from dancemosaic.recipe import STAGES, Recipe, train
+    from dancemosaic.recipe import RECIPES, STAGES, train
 
     presets = {"tiny": ModelConfig.tiny, "small": ModelConfig.small, "base": ModelConfig.base}
-    stages = tuple(args.stages or STAGES)
+    recipe = RECIPES[args.recipe]
+    stages = tuple(args.stages or recipe.stages)
     unknown = sorted(set(stages) - set(STAGES))
     if unknown:
         raise ValueError(f"unknown stages {unknown}; choose from {', '.join(STAGES)}")
-    recipe = Recipe(stages=stages)
+    recipe = replace(recipe, stages=stages)
     if args.steps:  # smoke runs: the same recipe, N steps per stage
-        recipe = Recipe(
-            *(replace(getattr(recipe, s), steps=args.steps, save_every=args.steps) for s in STAGES), stages
-        )
+        shortened = {s: replace(getattr(recipe, s), steps=args.steps, save_every=args.steps) for s in STAGES}
+        recipe = replace(recipe, **shortened)
     model = train(args.cache, args.out, presets[args.preset](), recipe, init=args.init)
     from dancemosaic import distributed
 
@@ -299,7 +299,9 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="the prepared corpus cache")
     tr.add_argument("--out", type=Path, default=Path("runs/starter"), help="where stages are saved")
     tr.add_argument("--preset", choices=("tiny", "small", "base"), default="small")
-    tr.add_argument("--stages", nargs="*", help="stages to run (default: all, in order)")
+    tr.add_argument("--recipe", choices=("full", "anneal"), default="full",
+                    help="full: every stage; anneal: an annealed backbone fine-tune (--init)")  # fmt: skip
+    tr.add_argument("--stages", nargs="*", help="stages to run (default: the recipe's, in order)")
     tr.add_argument("--steps", type=int, default=None, help="override every stage's step count")
     tr.add_argument("--export", type=Path, default=None, help="save the trained engine here (fp16)")
     tr.add_argument("--init", type=Path, default=None, help="fine-tune this engine checkpoint (same preset)")

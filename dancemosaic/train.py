@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import time
 from collections.abc import Callable
@@ -39,6 +40,9 @@ class StageOptions:
     window: int = 64  # frames per training window
     save_every: int = 250
     seed: int = 0
+    # Decay the learning rate to 0 along a cosine after the warm-up. A fine-tune that keeps a
+    # constant rate ends wherever its last noisy steps left it; annealing lets it settle.
+    anneal: bool = False
 
 
 def _stage_dir(out: Path, stage: str) -> Path:
@@ -74,7 +78,7 @@ def run_stage(
     with open(folder / "log.jsonl", "a") if world.is_main else open(os.devnull, "w") as log_file:
         for step in bar:
             losses = step_fn(generator)
-            optimise(losses["loss"], optimizer, params, options.lr * warm_up(step), world)
+            optimise(losses["loss"], optimizer, params, learning_rate(options, step), world)
             values = {k: round(float(v.detach()), 5) for k, v in losses.items()}
             bar.set_postfix(loss=values["loss"])
             log_file.write(json.dumps({"step": step + 1, "time": time.time(), **values}) + "\n")
@@ -94,6 +98,14 @@ def adamw(params: list[nn.Parameter], lr: float) -> torch.optim.Optimizer:
 def warm_up(step: int) -> float:
     """The share of the learning rate at ``step`` (0-based) of a stage."""
     return min(1.0, (step + 1) / WARMUP_STEPS)
+
+
+def learning_rate(options: StageOptions, step: int) -> float:
+    """The learning rate at ``step`` (0-based): warm-up, then constant or annealed to 0 at the end."""
+    if not options.anneal or step < WARMUP_STEPS:
+        return options.lr * warm_up(step)
+    progress = (step - WARMUP_STEPS) / max(1, options.steps - WARMUP_STEPS)
+    return options.lr * 0.5 * (1 + math.cos(math.pi * progress))
 
 
 def optimise(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -174,6 +175,36 @@ def test_fine_tuning_starts_every_stage_from_the_given_checkpoint(prepared, tmp_
         assert all(not link.weight.any() for link in tower.links)
     with pytest.raises(ValueError, match="another architecture"):
         train(prepared, tmp_path / "other", ModelConfig.small(), frozen, init=init)
+
+
+def test_the_annealed_fine_tune_keeps_the_checkpoints_tokenizer(prepared, tmp_path):
+    from dancemosaic.config import ModelConfig
+    from dancemosaic.engine import DanceEngine
+    from dancemosaic.recipe import ANNEALED_FINE_TUNE, train
+
+    init = DanceEngine.from_config(ModelConfig.tiny(), seed=3).save_pretrained(tmp_path / "init", half=False)
+    short = {s: dataclasses.replace(getattr(ANNEALED_FINE_TUNE, s), steps=2, batch=4, window=8)
+             for s in ANNEALED_FINE_TUNE.stages}  # fmt: skip
+    recipe = dataclasses.replace(ANNEALED_FINE_TUNE, **short)
+    model = train(prepared, tmp_path / "run", ModelConfig.tiny(), recipe, init=init)
+    start = DanceEngine.from_pretrained(init).model
+    ours, theirs = model.tokenizer.state_dict(), start.tokenizer.state_dict()
+    assert all(torch.equal(ours[k], theirs[k]) for k in theirs)  # no tokenizer stage: init's is kept
+    assert not (tmp_path / "run" / "tokenizer").exists()
+    with pytest.raises(ValueError, match="tokenizer stage"):
+        train(prepared, tmp_path / "scratch", ModelConfig.tiny(), recipe)  # nothing to take a tokenizer from
+
+
+def test_an_annealed_stage_decays_its_learning_rate_to_zero():
+    from dancemosaic.train import WARMUP_STEPS, StageOptions, learning_rate
+
+    steady = StageOptions(steps=1000, lr=1e-3)
+    annealed = dataclasses.replace(steady, anneal=True)
+    assert learning_rate(steady, 0) == learning_rate(annealed, 0) == 1e-3 / WARMUP_STEPS
+    assert learning_rate(annealed, WARMUP_STEPS) == pytest.approx(1e-3)
+    rates = [learning_rate(annealed, step) for step in range(WARMUP_STEPS, 1000)]
+    assert all(np.diff(rates) <= 0)  # decays monotonically after the warm-up
+    assert rates[-1] < 1e-5 and learning_rate(steady, 999) == 1e-3
 
 
 def test_evaluate_a_checkpoint_prints_every_row(prepared, data_folder, tmp_path, capsys):

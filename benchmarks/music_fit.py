@@ -1,0 +1,110 @@
+"""Does the music tower help on songs it never heard? The masked-token cross-entropy of real dances
+given their songs, with the music tower on and off (the same windows, masks and text), on the
+training ballroom pairs and on the held-out ones:
+
+    python benchmarks/music_fit.py [--checkpoint DIR] [--cache cache/corpus] [--batches 100] [--json]
+
+A tower that learnt how dancers move to music lowers the cross-entropy on both; one that learnt
+its training songs by heart lowers it on the training songs only, and can raise it on new ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+
+from dancemosaic import conditioning, music  # noqa: E402
+from dancemosaic.datasets.corpus import load_index  # noqa: E402
+from dancemosaic.datasets.tokens import TokenClip, token_windows, tokenize_pairs  # noqa: E402
+from dancemosaic.datasets.windows import load_clip_features  # noqa: E402
+from dancemosaic.engine import DanceEngine  # noqa: E402
+from dancemosaic.timing import FRAMES_PER_TOKEN, seconds_to_frames  # noqa: E402
+from dancemosaic.train_model import corrupt, cosine_mask  # noqa: E402
+from dancemosaic.transformer import Conditions  # noqa: E402
+
+WINDOW = 40  # tokens, as the music tower was trained
+
+
+def training_pairs(engine: DanceEngine, cache: Path) -> list[TokenClip]:
+    """The recorded training dances with the songs they were danced to (no built pairs)."""
+    clips = [c for c in load_clip_features(cache) if c.kind == "recorded"]
+    return [p for p in tokenize_pairs(cache, engine.model.tokenizer, clips) if p.kind == "recorded"]
+
+
+@torch.no_grad()
+def held_out_pairs(engine: DanceEngine, cache: Path) -> list[TokenClip]:
+    """The held-out recorded dances (mirrors left out) with their songs from where they start."""
+    clips = {c.name: c for c in load_clip_features(cache, "test")}
+    entries = [e for e in load_index(cache)["clips"] if e["split"] == "test" and e.get("music")]
+    pairs = []
+    for entry in (e for e in entries if not e["mirrored"]):
+        song = music.analyse_file(entry["music"]).features
+        start = seconds_to_frames(entry["music_offset"])
+        tokens = min(len(clips[entry["name"]].features), len(song) - start) // FRAMES_PER_TOKEN
+        features = clips[entry["name"]].features[: tokens * FRAMES_PER_TOKEN]
+        song_part = torch.from_numpy(song[start : start + len(features)]).float()
+        codes = engine.model.tokenizer.encode(features[None])[0]
+        pairs.append(TokenClip(entry["text"], codes, features, song_part, "recorded"))
+    return pairs
+
+
+@torch.no_grad()
+def cross_entropies(engine: DanceEngine, pairs: list[TokenClip], batches: int, seed: int) -> dict:
+    """Mean masked cross-entropy with and without the music tower over the same random windows."""
+    masked, generator = engine.model.masked, torch.Generator().manual_seed(seed)
+    sums = {"music": 0.0, "no_music": 0.0}
+    for _ in tqdm(range(batches), desc="windows", leave=False):
+        batch = token_windows(pairs, 16, WINDOW, generator)
+        mask = cosine_mask(batch.padding, generator)
+        inputs = corrupt(batch.codes[..., 0], mask, masked.backbone.mask_id, generator)
+        size = len(batch.texts)
+        yes, no = torch.ones(size, dtype=torch.bool), torch.zeros(size, dtype=torch.bool)
+        cond = Conditions(
+            engine.text_encoder.encode(batch.texts), yes,
+            conditioning.music_signal(batch.music, WINDOW), yes,
+            torch.zeros(size, WINDOW, conditioning.POSE_DIM), no,
+        )  # fmt: skip
+        target = batch.codes[..., 0][mask]
+        for key, present in (("music", yes), ("no_music", no)):
+            logits = masked(inputs, replace(cond, music_present=present), batch.padding)
+            sums[key] += float(F.cross_entropy(logits[mask], target)) / batches
+    return {key: round(value, 4) for key, value in sums.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--checkpoint", type=Path, default=None, help="default: the starter checkpoint")
+    parser.add_argument("--cache", type=Path, default=Path("cache/corpus"))
+    parser.add_argument("--batches", type=int, default=100, help="batches of 16 windows per set")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    engine = (
+        DanceEngine.from_pretrained(args.checkpoint) if args.checkpoint else DanceEngine.from_pretrained()
+    )
+    sets = {
+        "training pairs": training_pairs(engine, args.cache),
+        "held-out pairs": held_out_pairs(engine, args.cache),
+    }
+    rows = {name: cross_entropies(engine, pairs, args.batches, args.seed) for name, pairs in sets.items()}
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    print(f"{'':16} {'with music':>10} {'no music':>10} {'gain':>7}")
+    for name, row in rows.items():
+        print(
+            f"{name:16} {row['music']:10.3f} {row['no_music']:10.3f} {row['no_music'] - row['music']:+7.3f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
