@@ -23,7 +23,8 @@ class GuidanceOptions:
 
     Defaults: music 0.5, half way between the unconditional and the music-conditioned logits. The
     paper's best is 1.0 (Table 5: FIDk is lowest at w_A = 1 and worse at 2), but our music tower
-    quietens the dance: on the held-out songs 0.5 gives FID_k 33 / FID_g 11 against 38 / 13 at 1.0,
+    quietens the dance: on the held-out songs 0.5 gave FID_k 33 / FID_g 11 against 38 / 13 at 1.0
+    (measured on a cache prepared before the copy cut),
     with 0.79 against 0.78 of the real dancers' pose spread and BAS 0.25 (the dancers' 0.22;
     `benchmarks/REPORT.md`). Text 2.0, a moderate push towards the genre/description prompt (MoMask-style text
     guidance, milder because music already carries style); pose 2.0, since the paper finds the pose
