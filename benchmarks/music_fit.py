@@ -37,16 +37,18 @@ WINDOW = 40  # tokens, as the music tower was trained
 def training_pairs(engine: DanceEngine, cache: Path) -> list[TokenClip]:
     """The recorded training dances with the songs they were danced to (no built pairs)."""
     clips = [c for c in load_clip_features(cache) if c.kind == "recorded"]
-    return [p for p in tokenize_pairs(cache, engine.model.tokenizer, clips) if p.kind == "recorded"]
+    return tokenize_pairs(cache, engine.model.tokenizer, clips)  # pairs of other clips are skipped
 
 
 @torch.no_grad()
 def held_out_pairs(engine: DanceEngine, cache: Path) -> list[TokenClip]:
     """The held-out recorded dances (mirrors left out) with their songs from where they start."""
     clips = {c.name: c for c in load_clip_features(cache, "test")}
-    entries = [e for e in load_index(cache)["clips"] if e["split"] == "test" and e.get("music")]
+    entries = [
+        e for e in load_index(cache)["clips"] if e["split"] == "test" and e.get("music") and not e["mirrored"]
+    ]
     pairs = []
-    for entry in (e for e in entries if not e["mirrored"]):
+    for entry in entries:
         song = music.analyse_file(entry["music"]).features
         start = seconds_to_frames(entry["music_offset"])
         tokens = min(len(clips[entry["name"]].features), len(song) - start) // FRAMES_PER_TOKEN
@@ -101,9 +103,8 @@ def main() -> None:
         return
     print(f"{'':16} {'with music':>10} {'no music':>10} {'gain':>7}")
     for name, row in rows.items():
-        print(
-            f"{name:16} {row['music']:10.3f} {row['no_music']:10.3f} {row['no_music'] - row['music']:+7.3f}"
-        )
+        gain = row["no_music"] - row["music"]
+        print(f"{name:16} {row['music']:10.3f} {row['no_music']:10.3f} {gain:+7.3f}")
 
 
 if __name__ == "__main__":
