@@ -58,19 +58,22 @@ def normalize(gt_feats: np.ndarray, pred_feats: np.ndarray) -> tuple[np.ndarray,
     return (gt - mean) / std, (pred - mean) / std
 
 
-def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+def frechet_distance(a: np.ndarray, b: np.ndarray, a_weights: np.ndarray | None = None) -> float:
     """Frechet distance between Gaussians fitted to feature sets (N, D) and (M, D).
 
     Unbiased covariances; sqrtm of their product, retried with 1e-5 I added to both when not
     finite; the real part of the root. NaN when a set has fewer than 2 samples (no covariance).
+    ``a_weights`` (N,): how much each sample of ``a`` counts in its Gaussian (None: equally), so
+    that groups of unequal size can weigh as a reference's groups do without discarding samples.
     """
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
         raise ValueError(f"feature sets must be (N, D) with the same D, got {a.shape}, {b.shape}")
     if len(a) < 2 or len(b) < 2:
         return float("nan")
-    mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
-    cov_a, cov_b = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
+    mu_a, mu_b = np.average(a, axis=0, weights=a_weights), b.mean(axis=0)
+    cov_a = np.atleast_2d(np.cov(a, rowvar=False, aweights=a_weights))
+    cov_b = np.atleast_2d(np.cov(b, rowvar=False))
     with warnings.catch_warnings():
         # Fewer samples than dimensions make the product singular; that is expected, and the
         # sample counts reported beside every FID say so.

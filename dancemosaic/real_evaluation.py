@@ -11,9 +11,11 @@ each segment (``real_rows.py``) and ``score_row`` measures them:
   100 real samples (overlapping, so fewer independent ones). **Novel motion only** (by default):
   held-out windows with a training copy (``novel_reference.py``) leave the reference, and every
   row's windows at those places of its song leave too, so each song weighs the same in a row as
-  in the reference. The floor is the **real-vs-real** row: the training real dances of the same
-  styles (their first ``seconds``), windowed the same way, each style giving windows in proportion
-  to its songs' reference windows.
+  in the reference. The floor is the **real-vs-real** row: every training real dance of the same
+  styles (its first ``seconds``), windowed the same way, each style weighing in the Gaussian as
+  its songs' reference windows do. Every window, weighted, rather than as many per style as the
+  scarcest style has: after the copy cut tango keeps 8 training windows, and a floor drawn from
+  8 per style put FID_k anywhere from 24 to 539 depending on the draw (median 114).
 - **movement**: root-relative joint speed and pose spread of each dance divided by those of the
   real dance on the same segment (``movement.py``).
 - **BAS** (Bailando variant, 30 fps, sigma 3 frames) against two beat trackers: the project's
@@ -150,6 +152,7 @@ class FeatureSet:
 
     kinetic: np.ndarray
     geometric: np.ndarray
+    weights: np.ndarray | None = None  # per window, its weight in the FID's Gaussian (None: equal)
 
     @classmethod
     def of_windows(cls, dances: Sequence[np.ndarray], hop: int = WINDOW_HOP) -> FeatureSet:
@@ -211,8 +214,8 @@ def fid_scores(generated: FeatureSet, reference: FeatureSet, scale: Scale, prefi
     gen_k, gen_g = scale.apply(generated)
     ref_k, ref_g = scale.apply(reference)
     return {
-        f"{prefix}FID_k": metrics.frechet_distance(gen_k, ref_k),
-        f"{prefix}FID_g": metrics.frechet_distance(gen_g, ref_g),
+        f"{prefix}FID_k": metrics.frechet_distance(gen_k, ref_k, generated.weights),
+        f"{prefix}FID_g": metrics.frechet_distance(gen_g, ref_g, generated.weights),
         f"{prefix}Div_k": metrics.diversity(gen_k),
         f"{prefix}Div_g": metrics.diversity(gen_g),
         f"{prefix}n_windows": len(generated),
@@ -243,7 +246,7 @@ class Context:
     beats: dict[str, Beats]
     reference: FeatureSet  # windows of the held-out real segments
     scale: Scale  # from every real window of the held-out styles
-    real_training: FeatureSet  # windows of the training real dances, styles balanced
+    real_training: FeatureSet  # windows of the training real dances, styles weighted as the reference
     classifier: style.StyleClassifier
     copy_pool: np.ndarray | None = None  # copying.training_pool; None skips the no-copying measure
     training_pool: FeatureSet | None = None  # the former protocol's pool: secondary FID only
@@ -274,7 +277,7 @@ def build_context(
             "segments (--seconds) or include the copies (--include-copied)"
         )
     reference = FeatureSet.at_kept_places([(s, s.real) for s in segments], kept)
-    real_training = _balanced_training_windows(cache, segments, _windows_per_style(segments, kept))
+    real_training = _training_windows(cache, segments, _windows_per_style(segments, kept))
     everything = FeatureSet.of_windows([s.real for s in segments])
     both = FeatureSet(
         np.concatenate([everything.kinetic, real_training.kinetic]),
@@ -296,37 +299,23 @@ def _windows_per_style(segments: list[Segment], kept: dict[str, np.ndarray] | No
     return counts
 
 
-def _balanced_training_windows(cache: Path, segments: list[Segment], weights: dict[str, int]) -> FeatureSet:
+def _training_windows(cache: Path, segments: list[Segment], weights: dict[str, int]) -> FeatureSet:
     """Windows of the first segment-length of every training real dance of the held-out styles,
-    subsampled (seeded) so that the styles give windows in proportion to ``weights`` (their
-    reference windows), the style with most giving as many as the scarcest style has."""
+    weighted so that each style weighs in proportion to ``weights`` (its reference windows)."""
     frames = max(s.frames for s in segments)
     entries = [
         e for e in load_index(cache)["clips"]
         if e["split"] == "train" and not e["mirrored"] and e.get("music")
     ]  # fmt: skip
-    per_style = {}
-    for name in sorted({s.style for s in segments}):
+    windows, window_weights = [], []
+    for name in sorted(k for k, n in weights.items() if n > 0):
         dances = [load_joints(cache, e)[:frames] for e in entries if style_label(e) == name]
-        per_style[name] = [w for d in dances for w in style.windows(d, WINDOW_HOP, WINDOW)]
-    if not all(per_style.values()):
-        missing = [k for k, v in per_style.items() if not v]
-        raise ValueError(f"no training real dance of style(s) {missing}: the real-vs-real row needs one")
-    count = min(len(v) for v in per_style.values())
-    most = max(weights.values())
-    rng = np.random.default_rng(0)
-    chosen = [
-        w
-        for name, v in per_style.items()
-        for i in sorted(rng.choice(len(v), _share(count, weights[name], most), replace=False))
-        for w in [v[i]]
-    ]
-    return FeatureSet(*metrics.extract_features(chosen))
-
-
-def _share(count: int, weight: int, most: int) -> int:
-    """``count`` scaled by weight / most: at least one window for a style the reference holds."""
-    return 0 if weight == 0 else max(1, round(count * weight / most))
+        found = [w for d in dances for w in style.windows(d, WINDOW_HOP, WINDOW)]
+        if not found:
+            raise ValueError(f"no training real dance of style {name!r}: the real-vs-real row needs one")
+        windows += found
+        window_weights += [weights[name] / len(found)] * len(found)
+    return FeatureSet(*metrics.extract_features(windows), np.asarray(window_weights))
 
 
 def score_row(
@@ -433,7 +422,7 @@ def _nanmean(values: Sequence[float]) -> float:
 
 
 def real_vs_real_row(context: Context) -> dict:
-    """The FID floor: training real dances of the held-out styles (styles balanced) vs held-out."""
+    """The FID floor: training real dances of the held-out styles (styles weighted) vs held-out."""
     row = {"name": "real-vs-real: training real dances of the same styles vs the held-out ones"}
     return row | fid_scores(context.real_training, context.reference, context.scale)
 

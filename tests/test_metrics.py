@@ -208,6 +208,19 @@ def test_fid_of_a_set_with_itself_is_zero():
     assert shifted == pytest.approx(kinetic.shape[1], rel=0.05)  # mean moved by 1 std per dim
 
 
+def test_weighted_fid_counts_each_sample_by_its_weight():
+    rng = np.random.default_rng(1)
+    near, far, reference = rng.normal(0, 1, (40, 3)), rng.normal(5, 1, (10, 3)), rng.normal(0, 1, (60, 3))
+    both = np.concatenate([near, far])
+    without_far = metrics.frechet_distance(near, reference)
+    ignored = metrics.frechet_distance(both, reference, np.r_[np.ones(40), np.zeros(10)])
+    assert ignored == pytest.approx(without_far, rel=1e-9)
+    unweighted = metrics.frechet_distance(both, reference)
+    assert metrics.frechet_distance(both, reference, np.full(50, 0.3)) == pytest.approx(unweighted, rel=1e-9)
+    # The far group weighing as much as the near one, though it has a quarter of the samples.
+    assert metrics.frechet_distance(both, reference, np.r_[np.full(40, 0.25), np.ones(10)]) > 2 * unweighted
+
+
 def test_diversity_of_identical_samples_is_zero():
     assert metrics.diversity(np.ones((5, 32))) == 0.0
     assert metrics.diversity(np.array([[0.0, 0.0], [3.0, 4.0]])) == pytest.approx(5.0)
