@@ -277,7 +277,9 @@ def build_context(
             "segments (--seconds) or include the copies (--include-copied)"
         )
     reference = FeatureSet.at_kept_places([(s, s.real) for s in segments], kept)
-    real_training = _training_windows(cache, segments, _windows_per_style(segments, kept))
+    weights = {name: n for name, n in windows_per_style(segments, kept).items() if n > 0}
+    frames = max(s.frames for s in segments)
+    real_training = weighted_windows(training_real_dances(cache, sorted(weights), frames), weights)
     everything = FeatureSet.of_windows([s.real for s in segments])
     both = FeatureSet(
         np.concatenate([everything.kinetic, real_training.kinetic]),
@@ -290,7 +292,7 @@ def build_context(
     )  # fmt: skip
 
 
-def _windows_per_style(segments: list[Segment], kept: dict[str, np.ndarray] | None) -> dict[str, int]:
+def windows_per_style(segments: list[Segment], kept: dict[str, np.ndarray] | None) -> dict[str, int]:
     """How many reference windows each style's held-out songs give."""
     counts: dict[str, int] = {}
     for s in segments:
@@ -299,18 +301,22 @@ def _windows_per_style(segments: list[Segment], kept: dict[str, np.ndarray] | No
     return counts
 
 
-def _training_windows(cache: Path, segments: list[Segment], weights: dict[str, int]) -> FeatureSet:
-    """Windows of the first segment-length of every training real dance of the held-out styles,
-    weighted so that each style weighs in proportion to ``weights`` (its reference windows)."""
-    frames = max(s.frames for s in segments)
+def training_real_dances(cache: Path, styles: Sequence[str], frames: int) -> dict[str, list[np.ndarray]]:
+    """Per style, the first ``frames`` of every training real dance recorded with its song."""
     entries = [
         e for e in load_index(cache)["clips"]
         if e["split"] == "train" and not e["mirrored"] and e.get("music")
     ]  # fmt: skip
+    return {
+        name: [load_joints(cache, e)[:frames] for e in entries if style_label(e) == name] for name in styles
+    }
+
+
+def weighted_windows(dances: dict[str, list[np.ndarray]], weights: dict[str, int]) -> FeatureSet:
+    """Every window of ``dances`` (style -> dances), each style weighing as ``weights[style]``."""
     windows, window_weights = [], []
-    for name in sorted(k for k, n in weights.items() if n > 0):
-        dances = [load_joints(cache, e)[:frames] for e in entries if style_label(e) == name]
-        found = [w for d in dances for w in style.windows(d, WINDOW_HOP, WINDOW)]
+    for name, style_dances in dances.items():
+        found = [w for d in style_dances for w in style.windows(d, WINDOW_HOP, WINDOW)]
         if not found:
             raise ValueError(f"no training real dance of style {name!r}: the real-vs-real row needs one")
         windows += found

@@ -265,3 +265,15 @@ def test_evaluate_scores_a_checkpoint_against_the_held_out_real_dances(
     assert "targets: full model" in rows
     assert (cache / style.CACHE_FILE).is_file()
     assert len(list((tmp_path / "kept").rglob("*.npy"))) == 6  # 3 model rows x 2 songs x 1 seed
+
+
+def test_the_floor_weighs_each_style_as_the_reference_does_whatever_its_window_count():
+    swing = [styled_dance("swing", seconds=12.0, seed=k) for k in range(3)]
+    stomp = [styled_dance("stomp", seconds=6.0)]  # 5 s windows every second: 2 windows
+    windows = real_evaluation.weighted_windows({"swing": swing, "stomp": stomp}, {"swing": 30, "stomp": 10})
+    swing_windows = 3 * len(style.windows(swing[0], real_evaluation.WINDOW_HOP, real_evaluation.WINDOW))
+    assert len(windows) == swing_windows + 2
+    np.testing.assert_allclose(windows.weights[:swing_windows].sum(), 30.0)
+    np.testing.assert_allclose(windows.weights[swing_windows:].sum(), 10.0)
+    with pytest.raises(ValueError, match="no training real dance"):
+        real_evaluation.weighted_windows({"swing": []}, {"swing": 1})
