@@ -1,6 +1,7 @@
 """Does the model dance as much as a dancer? Movement of generated dances against the real dance on
-the same song, for decoding settings side by side. Training songs only (the recorded training pairs
-of ``dance_with_melody``): settings are chosen here, never on the held-out songs.
+the same song, for decoding settings side by side. Training songs only (per style, the longest
+recorded training dance of ``dance_with_melody`` that the copy cut left, from where it starts in
+its song): settings are chosen here, never on the held-out songs.
 
     python benchmarks/movement.py --checkpoint runs/x/export --seeds 2 --json
     python benchmarks/movement.py --settings default "residual=0 music=1"
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -33,9 +35,9 @@ from decoding_grid import options  # noqa: E402
 from dancemosaic import metrics, movement, music  # noqa: E402
 from dancemosaic.dance import Request  # noqa: E402
 from dancemosaic.datasets.corpus import load_index, load_motion  # noqa: E402
-from dancemosaic.datasets.dance_with_melody import style_of, style_prompt  # noqa: E402
 from dancemosaic.engine import DanceEngine  # noqa: E402
 from dancemosaic.guidance import GuidanceOptions  # noqa: E402
+from dancemosaic.real_evaluation import BALLROOM_SOURCE, Segment, real_segments, song_segment  # noqa: E402
 from dancemosaic.representation import motion_to_features  # noqa: E402
 from dancemosaic.rhythm import BeatOptions  # noqa: E402
 from dancemosaic.sampling import SamplingOptions  # noqa: E402
@@ -50,7 +52,6 @@ COLUMNS = (
     "code_repeat",
     "code_entropy",
 )
-SONGS = ("DANCE_C_2", "DANCE_R_2", "DANCE_T_2", "DANCE_W_1")  # training pairs, one per style
 BASE = SamplingOptions()
 SETTINGS = {
     "default": BASE,
@@ -88,19 +89,26 @@ SETTINGS = {
 }
 
 
-def real_dances(
-    cache: Path, engine: DanceEngine, frames: int
-) -> list[tuple[str, Path, np.ndarray, np.ndarray]]:
-    """(stem, song, joints, first-quantizer codes) of each real dance over its first ``frames``."""
+def training_segments(cache: Path, seconds: float) -> list[Segment]:
+    """Per style, the longest recorded training dance, cut to ``seconds``: the copy cut
+    (``datasets/dedup.py``) leaves few whole training songs, and tango only fragments of 4-6 s."""
+    longest: dict[str, Segment] = {}
+    for segment in real_segments(cache, seconds, split="train"):
+        if segment.style not in longest or segment.frames > longest[segment.style].frames:
+            longest[segment.style] = segment
+    if not longest:
+        raise SystemExit(
+            f"no recorded training dance in {cache}: prepare it with the dance_with_melody folder"
+        )
+    return [longest[name] for name in sorted(longest)]
+
+
+def real_codes(engine: DanceEngine, cache: Path, segment: Segment) -> np.ndarray:
+    """(L,) first-quantizer codes of the real dance over ``segment``, from the engine's tokenizer."""
     entries = {e["name"]: e for e in load_index(cache)["clips"]}
-    out = []
-    for stem in SONGS:
-        entry = entries[f"dance_with_melody/{stem}"]
-        motion = load_motion(cache, entry)
-        features = motion_to_features(motion)[:frames][None].to(engine.device)
-        codes = engine.model.tokenizer.encode(features)[0, :, 0].cpu().numpy()
-        out.append((stem, Path(entry["music"]), motion.joints().numpy()[:frames], codes))
-    return out
+    motion = load_motion(cache, entries[f"{BALLROOM_SOURCE}/{segment.name}"])
+    features = motion_to_features(motion)[: segment.frames][None].to(engine.device)
+    return engine.model.tokenizer.encode(features)[0, :, 0].cpu().numpy()
 
 
 def song_beats(song: Path, frames: int) -> np.ndarray:
@@ -128,24 +136,31 @@ def main() -> None:
     engine = (
         DanceEngine.from_pretrained(args.checkpoint) if args.checkpoint else DanceEngine.from_pretrained()
     )
-    frames = int(args.seconds * FPS)
-    songs = real_dances(args.cache, engine, frames)
-    beats = {stem: song_beats(song, frames) for stem, song, *_ in songs}
-    rows = {"real dances": [(1.0, 1.0, 1.0, movement.pose_spread(real) * 100,
-                             metrics.dance_bas(real, beats[stem]), *code_statistics(codes))
-                            for stem, _, real, codes in songs]}  # fmt: skip
-    jobs = [(name, song) for name in chosen for song in songs]
-    for name, (stem, song, real, _) in tqdm(jobs, desc="dance"):
-        for seed in range(args.seeds):
-            request = Request(style_prompt(style_of(stem), stem), song=song, seed=seed, duration=args.seconds)
-            dance = engine.generate(request, chosen[name])
-            joints = dance.motion.joints().numpy()
-            ratios = movement.movement_ratios(joints, real)
-            row = (ratios["spread_ratio"], ratios["speed_ratio"], ratios["acceleration_ratio"])
-            codes = code_statistics(dance.codes[:, 0].numpy())
-            rows.setdefault(name, []).append(
-                (*row, movement.pose_spread(joints) * 100, metrics.dance_bas(joints, beats[stem]), *codes)
-            )
+    segments = training_segments(args.cache, args.seconds)
+    print(
+        "training dances: " + ", ".join(f"{s.name} ({s.frames / FPS:.1f} s)" for s in segments),
+        file=sys.stderr,
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        songs = {s.name: song_segment(s, Path(folder)) for s in segments}
+        beats = {s.name: song_beats(songs[s.name], s.frames) for s in segments}
+        rows = {"real dances": [(1.0, 1.0, 1.0, movement.pose_spread(s.real) * 100,
+                                 metrics.dance_bas(s.real, beats[s.name]),
+                                 *code_statistics(real_codes(engine, args.cache, s)))
+                                for s in segments]}  # fmt: skip
+        jobs = [(name, segment) for name in chosen for segment in segments]
+        for name, segment in tqdm(jobs, desc="dance"):
+            for seed in range(args.seeds):
+                request = Request(
+                    segment.prompt, song=songs[segment.name], seed=seed, duration=segment.frames / FPS
+                )
+                dance = engine.generate(request, chosen[name])
+                joints = dance.motion.joints().numpy()[: segment.frames]
+                ratios = movement.movement_ratios(joints, segment.real)
+                row = (ratios["spread_ratio"], ratios["speed_ratio"], ratios["acceleration_ratio"])
+                codes = code_statistics(dance.codes[:, 0].numpy())
+                bas = metrics.dance_bas(joints, beats[segment.name])
+                rows.setdefault(name, []).append((*row, movement.pose_spread(joints) * 100, bas, *codes))
     table = {
         name: dict(
             zip(

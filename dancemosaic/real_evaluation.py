@@ -92,13 +92,20 @@ def has_real_pairs(cache: Path) -> bool:
 
 def held_out_segments(cache: Path, seconds: float = DEFAULT_SECONDS) -> list[Segment]:
     """The held-out real music-dance pairs, each cut to its first ``seconds`` (and to its song)."""
-    index = load_index(cache)
-    entries = [e for e in index["clips"] if e["split"] == "test" and e.get("music") and not e["mirrored"]]
-    if not entries:
+    segments = real_segments(cache, seconds, split="test")
+    if not segments:
         raise ValueError(
             f"the cache at {cache} holds no held-out real music-dance pair: prepare it with the "
             "dance_with_melody folder and its splits/test.txt"
         )
+    return segments
+
+
+def real_segments(cache: Path, seconds: float = DEFAULT_SECONDS, split: str = "test") -> list[Segment]:
+    """The real music-dance pairs of ``split`` (not mirrored), each cut to its first ``seconds``
+    (and to its song)."""
+    index = load_index(cache)
+    entries = [e for e in index["clips"] if e["split"] == split and e.get("music") and not e["mirrored"]]
     segments = []
     for entry in entries:
         song = Path(entry["music"])
