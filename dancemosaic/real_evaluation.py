@@ -14,8 +14,9 @@ each segment (``real_rows.py``) and ``score_row`` measures them:
   in the reference. The floor is the **real-vs-real** row: every training real dance of the same
   styles (its first ``seconds``), windowed the same way, each style weighing in the Gaussian as
   its songs' reference windows do. Every window, weighted, rather than as many per style as the
-  scarcest style has: after the copy cut tango keeps 8 training windows, and a floor drawn from
-  8 per style put FID_k anywhere from 24 to 539 depending on the draw (median 114).
+  scarcest style has: after the copy cut tango keeps 8 training windows, and a floor drawn 8 per
+  style read FID_k 17-101 depending on the draw (``benchmarks/floor_stability.py``; 24-539 on the
+  feature scale those 32 windows gave).
 - **movement**: root-relative joint speed and pose spread of each dance divided by those of the
   real dance on the same segment (``movement.py``).
 - **BAS** (Bailando variant, 30 fps, sigma 3 frames) against two beat trackers: the project's
