@@ -23,7 +23,7 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
 from dancemosaic import conditioning, music  # noqa: E402
-from dancemosaic.datasets.corpus import load_index  # noqa: E402
+from dancemosaic.datasets.corpus import recorded_pairs  # noqa: E402
 from dancemosaic.datasets.tokens import TokenClip, token_windows, tokenize_pairs  # noqa: E402
 from dancemosaic.datasets.windows import load_clip_features  # noqa: E402
 from dancemosaic.engine import DanceEngine  # noqa: E402
@@ -44,11 +44,8 @@ def training_pairs(engine: DanceEngine, cache: Path) -> list[TokenClip]:
 def held_out_pairs(engine: DanceEngine, cache: Path) -> list[TokenClip]:
     """The held-out recorded dances (mirrors left out) with their songs from where they start."""
     clips = {c.name: c for c in load_clip_features(cache, "test")}
-    entries = [
-        e for e in load_index(cache)["clips"] if e["split"] == "test" and e.get("music") and not e["mirrored"]
-    ]
     pairs = []
-    for entry in entries:
+    for entry in recorded_pairs(cache, "test"):
         song = music.analyse_file(entry["music"]).features
         start = seconds_to_frames(entry["music_offset"])
         tokens = min(len(clips[entry["name"]].features), len(song) - start) // FRAMES_PER_TOKEN

@@ -85,6 +85,8 @@ def train(args: argparse.Namespace) -> None:
     from dancemosaic.recipe import RECIPES, STAGES, train
 
     presets = {"tiny": ModelConfig.tiny, "small": ModelConfig.small, "base": ModelConfig.base}
+    if args.recipe not in RECIPES:
+        raise ValueError(f"unknown recipe {args.recipe!r}; choose from {', '.join(RECIPES)}")
     recipe = RECIPES[args.recipe]
     stages = tuple(args.stages or recipe.stages)
     unknown = sorted(set(stages) - set(STAGES))
@@ -299,7 +301,7 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="the prepared corpus cache")
     tr.add_argument("--out", type=Path, default=Path("runs/starter"), help="where stages are saved")
     tr.add_argument("--preset", choices=("tiny", "small", "base"), default="small")
-    tr.add_argument("--recipe", choices=("full", "anneal"), default="full",
+    tr.add_argument("--recipe", default="full",
                     help="full: every stage; anneal: an annealed backbone fine-tune (--init)")  # fmt: skip
     tr.add_argument("--stages", nargs="*", help="stages to run (default: the recipe's, in order)")
     tr.add_argument("--steps", type=int, default=None, help="override every stage's step count")

@@ -44,7 +44,7 @@ import numpy as np
 import soundfile
 
 from dancemosaic import copying, metrics, movement, music, novel_reference, style
-from dancemosaic.datasets.corpus import load_index, load_joints
+from dancemosaic.datasets.corpus import load_index, load_joints, recorded_pairs
 from dancemosaic.datasets.dance_with_melody import style_of
 from dancemosaic.timing import FPS, HOP_LENGTH, SAMPLE_RATE, seconds_to_frames
 
@@ -88,7 +88,7 @@ def style_label(entry: dict) -> str | None:
 
 def has_real_pairs(cache: Path) -> bool:
     """Whether the cache holds a held-out real dance recorded with its song."""
-    return any(e["split"] == "test" and e.get("music") for e in load_index(cache)["clips"])
+    return bool(recorded_pairs(cache, "test"))
 
 
 def held_out_segments(cache: Path, seconds: float = DEFAULT_SECONDS) -> list[Segment]:
@@ -105,10 +105,8 @@ def held_out_segments(cache: Path, seconds: float = DEFAULT_SECONDS) -> list[Seg
 def real_segments(cache: Path, seconds: float = DEFAULT_SECONDS, split: str = "test") -> list[Segment]:
     """The real music-dance pairs of ``split`` (not mirrored), each cut to its first ``seconds``
     (and to its song)."""
-    index = load_index(cache)
-    entries = [e for e in index["clips"] if e["split"] == split and e.get("music") and not e["mirrored"]]
     segments = []
-    for entry in entries:
+    for entry in recorded_pairs(cache, split):
         song = Path(entry["music"])
         if not song.is_file():
             raise ValueError(f"the song of {entry['name']} is missing ({song}): pass the shared data folder")
@@ -311,10 +309,7 @@ def windows_per_style(segments: list[Segment], kept: dict[str, np.ndarray] | Non
 
 def training_real_dances(cache: Path, styles: Sequence[str], frames: int) -> dict[str, list[np.ndarray]]:
     """Per style, the first ``frames`` of every training real dance recorded with its song."""
-    entries = [
-        e for e in load_index(cache)["clips"]
-        if e["split"] == "train" and not e["mirrored"] and e.get("music")
-    ]  # fmt: skip
+    entries = recorded_pairs(cache, "train")
     return {
         name: [load_joints(cache, e)[:frames] for e in entries if style_label(e) == name] for name in styles
     }

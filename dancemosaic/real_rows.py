@@ -21,7 +21,7 @@ import numpy as np
 
 from dancemosaic import movement, music
 from dancemosaic.dance import Request
-from dancemosaic.datasets.corpus import load_index, load_joints
+from dancemosaic.datasets.corpus import load_joints, recorded_pairs
 from dancemosaic.engine import DanceEngine
 from dancemosaic.real_evaluation import (
     DEFAULT_SECONDS,
@@ -100,11 +100,7 @@ def _tempo(cache: Path, song: Path) -> float:
 
 def retrieval_dances(cache: Path, segments: list[Segment], seeds: int) -> Dances:
     """Per segment and seed k: the k-th nearest-tempo training real dance of the style, cut to length."""
-    training = [
-        e
-        for e in load_index(cache)["clips"]
-        if e["split"] == "train" and not e["mirrored"] and e.get("music")
-    ]
+    training = recorded_pairs(cache, "train")
     dances: Dances = {}
     for segment in segments:
         candidates = [e for e in training if style_label(e) == segment.style]

@@ -100,12 +100,17 @@ def warm_up(step: int) -> float:
     return min(1.0, (step + 1) / WARMUP_STEPS)
 
 
+def cosine_decay(progress: float, floor: float = 0.0) -> float:
+    """The share of the learning rate ``progress`` (0 to 1) of the way through a cosine anneal that
+    ends at ``floor``."""
+    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
 def learning_rate(options: StageOptions, step: int) -> float:
     """The learning rate at ``step`` (0-based): warm-up, then constant or annealed to 0 at the end."""
     if not options.anneal or step < WARMUP_STEPS:
         return options.lr * warm_up(step)
-    progress = (step - WARMUP_STEPS) / max(1, options.steps - WARMUP_STEPS)
-    return options.lr * 0.5 * (1 + math.cos(math.pi * progress))
+    return options.lr * cosine_decay((step - WARMUP_STEPS) / max(1, options.steps - WARMUP_STEPS))
 
 
 def optimise(

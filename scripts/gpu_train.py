@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 import types
@@ -41,7 +40,7 @@ from dancemosaic.config import ModelConfig  # noqa: E402
 from dancemosaic.datasets import windows  # noqa: E402
 from dancemosaic.datasets.tokens import TokenClip  # noqa: E402
 from dancemosaic.model import DanceModel  # noqa: E402
-from dancemosaic.train import StageOptions, adamw, optimise, warm_up  # noqa: E402
+from dancemosaic.train import StageOptions, adamw, cosine_decay, optimise, warm_up  # noqa: E402
 from dancemosaic.train_model import (  # noqa: E402
     backbone_step,
     music_tower_step,
@@ -95,9 +94,9 @@ def _train(stage, model, part, step_fn, options, seconds, log) -> None:
     start, step, recent = time.time(), 0, []
     model.train()
     while (elapsed := time.time() - start) < seconds:
-        cosine = 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * elapsed / seconds))  # to a tenth by the end
+        rate = options.lr * warm_up(step) * cosine_decay(elapsed / seconds, floor=0.1)
         losses = step_fn(generator)
-        optimise(losses["loss"], optimizer, params, options.lr * warm_up(step) * cosine, world)
+        optimise(losses["loss"], optimizer, params, rate, world)
         step += 1
         recent.append({k: float(v.detach()) for k, v in losses.items()})
         if step % 200 == 0:

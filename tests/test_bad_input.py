@@ -230,3 +230,12 @@ def test_generation_is_unchanged_by_a_failed_request_before_it(engine, songs):
         engine.generate(Request("a person dances", song=str(folder / table["corrupt"][0]), seed=5), FAST)
     after = engine.generate(Request("a person dances", song=str(folder / "full.wav"), seed=5), FAST)
     assert torch.equal(before.codes, after.codes)
+
+
+@pytest.mark.parametrize("flag, value", [("--recipe", "fast"), ("--stages", "decoder")])
+def test_unknown_training_recipes_and_stages_name_the_known_ones(flag, value, capsys, tmp_path):
+    from dancemosaic.recipe import RECIPES, STAGES
+
+    status = main(["train", "--cache", str(tmp_path), "--out", str(tmp_path / "run"), flag, value])
+    known, err = RECIPES if flag == "--recipe" else STAGES, capsys.readouterr().err
+    assert status == 2 and all(name in err for name in known)

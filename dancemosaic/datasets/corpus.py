@@ -224,6 +224,12 @@ def load_index(cache: Path) -> dict:
     return index
 
 
+def recorded_pairs(cache: Path, split: str) -> list[dict]:
+    """The index entries of ``split``'s real dances recorded with their songs (mirrors left out)."""
+    clips = load_index(cache)["clips"]
+    return [e for e in clips if e["split"] == split and e.get("music") and not e["mirrored"]]
+
+
 def load_motion(cache: Path, entry: dict) -> Motion:
     with np.load(Path(cache) / entry["file"], allow_pickle=False) as arrays:
         return Motion.from_numpy(dict(arrays))
