@@ -34,10 +34,10 @@ from decoding_grid import options  # noqa: E402
 
 from dancemosaic import metrics, movement, music  # noqa: E402
 from dancemosaic.dance import Request  # noqa: E402
-from dancemosaic.datasets.corpus import load_index, load_motion  # noqa: E402
+from dancemosaic.datasets.corpus import BALLROOM_SOURCE, load_index, load_motion  # noqa: E402
 from dancemosaic.engine import DanceEngine  # noqa: E402
 from dancemosaic.guidance import GuidanceOptions  # noqa: E402
-from dancemosaic.real_evaluation import BALLROOM_SOURCE, Segment, real_segments, song_segment  # noqa: E402
+from dancemosaic.real_evaluation import Segment, real_segments, song_segment  # noqa: E402
 from dancemosaic.representation import motion_to_features  # noqa: E402
 from dancemosaic.rhythm import BeatOptions  # noqa: E402
 from dancemosaic.sampling import SamplingOptions  # noqa: E402

@@ -34,7 +34,6 @@ pass: only those are headline measures; and which targets of issue 10 a model ro
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,8 +43,7 @@ import numpy as np
 import soundfile
 
 from dancemosaic import copying, metrics, movement, music, novel_reference, style
-from dancemosaic.datasets.corpus import load_index, load_joints, recorded_pairs
-from dancemosaic.datasets.dance_with_melody import style_of
+from dancemosaic.datasets.corpus import load_index, load_joints, recorded_pairs, style_label
 from dancemosaic.timing import FPS, HOP_LENGTH, SAMPLE_RATE, seconds_to_frames
 
 log = logging.getLogger(__name__)
@@ -56,7 +54,6 @@ WINDOW_HOP = seconds_to_frames(1.0)
 DEFAULT_SECONDS = 30.0
 CONSTANT_STD = 1e-6  # a feature whose std over the real windows is below this is dropped from FID
 COPY_NEAR = 0.01  # m: a window this close to a training window is (nearly) a copy of it
-BALLROOM_SOURCE = "dance_with_melody"
 
 
 @dataclass(frozen=True)
@@ -73,17 +70,6 @@ class Segment:
     @property
     def frames(self) -> int:
         return len(self.real)
-
-
-def style_label(entry: dict) -> str | None:
-    """The style a real dance of the corpus shows, or None when it is not a styled dance."""
-    if entry["source"] == BALLROOM_SOURCE:
-        return style_of(re.search(r"DANCE_[CRTW]_\d+", entry["name"])[0])
-    if entry["source"] == "cmu_salsa" and "dance" in entry["text"]:
-        return "salsa"
-    if entry["source"] == "cmu_modern" and "dance" in entry["text"]:
-        return "modern"
-    return None
 
 
 def has_real_pairs(cache: Path) -> bool:

@@ -21,7 +21,7 @@ import numpy as np
 
 from dancemosaic import movement, music
 from dancemosaic.dance import Request
-from dancemosaic.datasets.corpus import load_joints, recorded_pairs
+from dancemosaic.datasets.corpus import load_joints, recorded_pairs, style_label
 from dancemosaic.engine import DanceEngine
 from dancemosaic.real_evaluation import (
     DEFAULT_SECONDS,
@@ -34,7 +34,6 @@ from dancemosaic.real_evaluation import (
     sanity,
     score_row,
     song_segment,
-    style_label,
     targets,
 )
 from dancemosaic.sampling import SamplingOptions

@@ -13,7 +13,7 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from dancemosaic import checkpoint, distributed
 from dancemosaic.config import ModelConfig
-from dancemosaic.datasets.windows import ClipFeatures, feature_statistics, random_windows
+from dancemosaic.datasets.windows import TRAINING_MIX, ClipFeatures, feature_statistics, random_windows
 from dancemosaic.representation import joints_from_features
 from dancemosaic.timing import FPS
 from dancemosaic.tokenizer import MotionTokenizer
@@ -43,6 +43,10 @@ class StageOptions:
     # Decay the learning rate to 0 along a cosine after the warm-up. A fine-tune that keeps a
     # constant rate ends wherever its last noisy steps left it; annealing lets it settle.
     anneal: bool = False
+    # The shares of the training windows by kind of clip, and how evenly each kind's styles are
+    # drawn (windows.mix_weights: 1 by length, 0.5 square-root balanced, 0 equal).
+    mix: dict[str, float] = field(default_factory=lambda: dict(TRAINING_MIX))
+    style_power: float = 1.0
 
 
 def _stage_dir(out: Path, stage: str) -> Path:

@@ -149,3 +149,31 @@ def test_the_training_mix_gives_each_kind_its_share_and_long_clips_more():
     assert weights[4] == pytest.approx(2 * weights[2]) and weights.sum() == pytest.approx(1.0)
     alone = mix_weights(["other", "other"], [1, 3])  # missing kinds give their share away
     assert alone.tolist() == pytest.approx([0.25, 0.75])
+
+
+def test_the_training_mix_can_even_out_the_styles_within_a_kind():
+    kinds = ["recorded"] * 4 + ["other"]
+    lengths = [900, 100, 50, 50, 10]  # 900 frames of waltz, 100 of tango, two rumbas of 50
+    styles = ["waltz", "tango", "rumba", "rumba", None]
+    mix = {"recorded": 0.5, "dance": 0.3, "other": 0.2}
+    by_length = mix_weights(kinds, lengths, styles, 1.0, mix)
+    assert by_length.tolist() == pytest.approx(mix_weights(kinds, lengths, mix=mix).tolist())
+    equal = mix_weights(kinds, lengths, styles, 0.0, mix) / (0.5 / 0.7)  # share of the recorded kind
+    assert [equal[0], equal[1], equal[2] + equal[3]] == pytest.approx([1 / 3] * 3)
+    assert equal[2] == pytest.approx(equal[3])  # by length within a style
+    root = mix_weights(kinds, lengths, styles, 0.5, mix)
+    assert root[0] / root[1] == pytest.approx(3.0)  # sqrt(900 / 100)
+    assert root[4] == pytest.approx(0.2 / 0.7)  # other kinds keep their share
+
+
+def test_token_windows_draw_the_styles_as_the_stage_asks():
+    from dancemosaic.datasets.tokens import TokenClip, token_windows
+
+    def clip(style: str, tokens: int) -> TokenClip:
+        return TokenClip(style, torch.zeros(tokens, 2, dtype=torch.long), torch.zeros(4 * tokens, 3),
+                         kind="recorded", style=style)  # fmt: skip
+
+    clips = [clip("waltz", 90), clip("tango", 10)]
+    for power, tango_share in ((1.0, 0.1), (0.0, 0.5)):
+        batch = token_windows(clips, 2000, 8, torch.Generator().manual_seed(0), style_power=power)
+        assert batch.texts.count("tango") / 2000 == pytest.approx(tango_share, abs=0.03)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, replace
 from functools import partial
@@ -29,10 +30,11 @@ from tqdm import tqdm
 from dancemosaic.datasets import dedup, labels
 from dancemosaic.datasets.bvh_folder import load_bvh_clip
 from dancemosaic.datasets.clip import Clip
-from dancemosaic.datasets.dance_with_melody import read_dance_with_melody
+from dancemosaic.datasets.dance_with_melody import read_dance_with_melody, style_of
 from dancemosaic.motion import Motion, mirror
 
 INDEX_VERSION = 1
+BALLROOM_SOURCE = "dance_with_melody"  # the real dances recorded with their songs
 CMU_LICENCE = (
     "CMU Graphics Lab Motion Capture Database: free for research and commercial use. "
     "The data used in this project was obtained from mocap.cs.cmu.edu. The database was created "
@@ -228,6 +230,17 @@ def recorded_pairs(cache: Path, split: str) -> list[dict]:
     """The index entries of ``split``'s real dances recorded with their songs (mirrors left out)."""
     clips = load_index(cache)["clips"]
     return [e for e in clips if e["split"] == split and e.get("music") and not e["mirrored"]]
+
+
+def style_label(entry: dict) -> str | None:
+    """The style a real dance of the corpus shows, or None when it is not a styled dance."""
+    if entry["source"] == BALLROOM_SOURCE:
+        return style_of(re.search(r"DANCE_[CRTW]_\d+", entry["name"])[0])
+    if entry["source"] == "cmu_salsa" and "dance" in entry["text"]:
+        return "salsa"
+    if entry["source"] == "cmu_modern" and "dance" in entry["text"]:
+        return "modern"
+    return None
 
 
 def load_motion(cache: Path, entry: dict) -> Motion:

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from dancemosaic.datasets.windows import ClipFeatures, mix_weights
+from dancemosaic.datasets.windows import TRAINING_MIX, ClipFeatures, mix_weights
 from dancemosaic.motion import sample_frames
 from dancemosaic.representation import features_to_motion, motion_to_features
 from dancemosaic.timing import FPS, FRAMES_PER_TOKEN
@@ -25,12 +25,13 @@ class TokenClip:
     features: torch.Tensor  # (T, C), T <= 4L
     music: torch.Tensor | None = None  # (T, 38) for music-dance pairs
     kind: str = "other"  # a key of windows.TRAINING_MIX
+    style: str | None = None  # windows.ClipFeatures.style
 
 
 @torch.no_grad()
 def tokenize(tokenizer: MotionTokenizer, clips: list[ClipFeatures]) -> list[TokenClip]:
     return [
-        TokenClip(c.text, tokenizer.encode(c.features[None])[0], c.features, kind=c.kind)
+        TokenClip(c.text, tokenizer.encode(c.features[None])[0], c.features, kind=c.kind, style=c.style)
         for c in tqdm(clips, desc="tokenize clips", leave=False)
     ]
 
@@ -59,7 +60,7 @@ def tokenize_pairs(cache: Path, tokenizer: MotionTokenizer, clips: list[ClipFeat
         )
         features = features[: len(music)]
         codes = tokenizer.encode(features[None])[0]
-        out.append(TokenClip(clip.text, codes, features, music.float(), clip.kind))
+        out.append(TokenClip(clip.text, codes, features, music.float(), clip.kind, clip.style))
     return out
 
 
@@ -78,10 +79,20 @@ class TokenBatch:
         )
 
 
-def token_windows(items: list[TokenClip], batch: int, window: int, generator: torch.Generator) -> TokenBatch:
+def token_windows(
+    items: list[TokenClip],
+    batch: int,
+    window: int,
+    generator: torch.Generator,
+    mix: dict[str, float] = TRAINING_MIX,
+    style_power: float = 1.0,
+) -> TokenBatch:
     """Random windows of ``window`` tokens (whole clips when shorter, then padded), drawn by the
-    training mix (``windows.mix_weights``)."""
-    weights = mix_weights([item.kind for item in items], [len(item.codes) for item in items])
+    training ``mix`` with its styles weighted by ``style_power`` (``windows.mix_weights``)."""
+    weights = mix_weights(
+        [item.kind for item in items], [len(item.codes) for item in items], [item.style for item in items],
+        style_power, mix,
+    )  # fmt: skip
     picks = torch.multinomial(weights, batch, replacement=True, generator=generator).tolist()
     codes, padding, features, music = [], [], [], []
     for i in picks:
