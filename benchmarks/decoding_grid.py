@@ -2,15 +2,17 @@
 (FID, movement, style, BAS, foot skating, copying) for each setting, one checkpoint.
 
     python benchmarks/decoding_grid.py "temperature=1.0" "temperature=1.2" "music=0.5 temperature=1.2"
-        [--checkpoint DIR] [--cache cache/corpus] [--seeds 8] [--first-seed 0] [--keep-dances DIR] [--json]
+        [--checkpoint DIR] [--cache cache/corpus] [--seeds 8] [--first-seed 0] [--no-song]
+        [--keep-dances DIR] [--json]
 
 A setting is ``key=value`` pairs over the defaults (``SamplingOptions()``): temperature, noise
 (confidence noise), steps, top_k, residual (residual temperature), text, music (guidance weights).
 Each setting's dances are those ``evaluate`` would make with it (same segments, prompts, seeds;
-30 s), and its row is scored by the evaluation's own ``score_row`` against the same reference, so
-the row of the defaults is the official full-model row. Settings chosen this way are chosen on
-the held-out songs: report them as such (``benchmarks/movement.py`` compares settings on training
-songs instead), and check the choice on a second draw of seeds (``--first-seed 8``).
+30 s; ``--no-song``: the "no song given" row's dances), and its row is scored by the evaluation's
+own ``score_row`` against the same reference, so the row of the defaults is the official
+full-model row. Settings chosen this way are chosen on the held-out songs: report them as such
+(``benchmarks/movement.py`` compares settings on training songs instead), and check the choice on
+a second draw of seeds (``--first-seed 8``).
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path("cache/corpus"))
     parser.add_argument("--seeds", type=int, default=8)
     parser.add_argument("--first-seed", type=int, default=0, help="a second draw of seeds checks a choice")
+    parser.add_argument("--no-song", action="store_true", help="dance without the songs (the no-song row)")
     parser.add_argument("--keep-dances", type=Path, default=None, help="a folder per setting under it")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -74,7 +77,7 @@ def main() -> None:
         context = build_context(args.cache, segments, songs, copy=True, old_pool=False)
         for setting, sampling in chosen.items():
             store = args.keep_dances / setting.replace(" ", "_") if args.keep_dances else None
-            dances = model_dances(engine, segments, songs, seeds, True, sampling, store)
+            dances = model_dances(engine, segments, songs, seeds, not args.no_song, sampling, store)
             rows.append(score_row(setting, dances, context))
             if not args.json:
                 print(setting + ": " + ", ".join(value(rows[-1], k) for k in KEYS if k in rows[-1]))

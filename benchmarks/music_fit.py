@@ -23,7 +23,7 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
 from dancemosaic import conditioning, music  # noqa: E402
-from dancemosaic.datasets.corpus import recorded_pairs  # noqa: E402
+from dancemosaic.datasets.corpus import recorded_pairs, style_label  # noqa: E402
 from dancemosaic.datasets.tokens import TokenClip, token_windows, tokenize_pairs  # noqa: E402
 from dancemosaic.datasets.windows import load_clip_features  # noqa: E402
 from dancemosaic.engine import DanceEngine  # noqa: E402
@@ -52,7 +52,7 @@ def held_out_pairs(engine: DanceEngine, cache: Path) -> list[TokenClip]:
         features = clips[entry["name"]].features[: tokens * FRAMES_PER_TOKEN]
         song_part = torch.from_numpy(song[start : start + len(features)]).float()
         codes = engine.model.tokenizer.encode(features[None])[0]
-        pairs.append(TokenClip(entry["text"], codes, features, song_part, "recorded"))
+        pairs.append(TokenClip(entry["text"], codes, features, song_part, "recorded", style_label(entry)))
     return pairs
 
 

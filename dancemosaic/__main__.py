@@ -302,7 +302,8 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", type=Path, default=Path("runs/starter"), help="where stages are saved")
     tr.add_argument("--preset", choices=("tiny", "small", "base"), default="small")
     tr.add_argument("--recipe", default="full",
-                    help="full: every stage; anneal: an annealed backbone fine-tune (--init)")  # fmt: skip
+                    help="full: every stage; anneal: an annealed backbone fine-tune (--init); "
+                         "balanced: anneal on a mix with more recorded dance, styles evened out")  # fmt: skip
     tr.add_argument("--stages", nargs="*", help="stages to run (default: the recipe's, in order)")
     tr.add_argument("--steps", type=int, default=None, help="override every stage's step count")
     tr.add_argument("--export", type=Path, default=None, help="save the trained engine here (fp16)")
