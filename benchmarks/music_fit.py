@@ -26,7 +26,7 @@ from dancemosaic import conditioning, music  # noqa: E402
 from dancemosaic.datasets.corpus import recorded_pairs, style_label  # noqa: E402
 from dancemosaic.datasets.tokens import TokenClip, token_windows, tokenize_pairs  # noqa: E402
 from dancemosaic.datasets.windows import load_clip_features  # noqa: E402
-from dancemosaic.engine import DanceEngine  # noqa: E402
+from dancemosaic.engine import DEFAULT_CHECKPOINT, DanceEngine  # noqa: E402
 from dancemosaic.timing import FRAMES_PER_TOKEN, seconds_to_frames  # noqa: E402
 from dancemosaic.train_model import corrupt, cosine_mask  # noqa: E402
 from dancemosaic.transformer import Conditions  # noqa: E402
@@ -79,17 +79,20 @@ def cross_entropies(engine: DanceEngine, pairs: list[TokenClip], batches: int, s
     return {key: round(value, 4) for key, value in sums.items()}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--checkpoint", type=Path, default=None, help="default: the starter checkpoint")
+def command_line(doc: str, batches: int, batches_help: str) -> tuple[argparse.Namespace, DanceEngine]:
+    """The fits' shared arguments (checkpoint, cache, batches, seed, json) and the engine to fit."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="default: the starter")
     parser.add_argument("--cache", type=Path, default=Path("cache/corpus"))
-    parser.add_argument("--batches", type=int, default=100, help="batches of 16 windows per set")
+    parser.add_argument("--batches", type=int, default=batches, help=batches_help)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    engine = (
-        DanceEngine.from_pretrained(args.checkpoint) if args.checkpoint else DanceEngine.from_pretrained()
-    )
+    return args, DanceEngine.from_pretrained(args.checkpoint)
+
+
+def main() -> None:
+    args, engine = command_line(__doc__, 100, "batches of 16 windows per set")
     sets = {
         "training pairs": training_pairs(engine, args.cache),
         "held-out pairs": held_out_pairs(engine, args.cache),

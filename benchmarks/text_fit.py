@@ -12,7 +12,6 @@ every prompt alike. "own lowest" is the share of windows whose own prompt scores
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from dataclasses import replace
@@ -25,7 +24,7 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from music_fit import WINDOW, held_out_pairs, training_pairs  # noqa: E402
+from music_fit import WINDOW, command_line, held_out_pairs, training_pairs  # noqa: E402
 
 from dancemosaic import conditioning  # noqa: E402
 from dancemosaic.datasets.dance_with_melody import STYLES  # noqa: E402
@@ -84,16 +83,7 @@ def style_table(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--checkpoint", type=Path, default=None, help="default: the starter checkpoint")
-    parser.add_argument("--cache", type=Path, default=Path("cache/corpus"))
-    parser.add_argument("--batches", type=int, default=40, help="batches of 16 windows per style")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-    engine = (
-        DanceEngine.from_pretrained(args.checkpoint) if args.checkpoint else DanceEngine.from_pretrained()
-    )
+    args, engine = command_line(__doc__, 40, "batches of 16 windows per style")
     sets = {"training": training_pairs(engine, args.cache), "held-out": held_out_pairs(engine, args.cache)}
     results = {
         f"{name}, {'every token masked' if all_masked else 'cosine masks'}": style_table(

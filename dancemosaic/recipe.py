@@ -60,8 +60,9 @@ ANNEALED_FINE_TUNE = Recipe(
     pose_tower=StageOptions(steps=500, batch=16, lr=2e-4, window=40),
     stages=("backbone", "music_tower", "pose_tower"),
 )
-# The annealed fine-tune on a mix with more recorded dance and its styles square-root balanced
-# (tango 2 -> 7 %, waltz 58 -> 43 % of the recorded windows), for the style its prompt names.
+# The annealed fine-tune on a mix with more recorded dance and each kind's styles square-root
+# balanced (tango 2 -> 7 % and waltz 58 -> 43 % of the recorded windows; salsa, modern and the
+# unlabelled dances likewise among the other dances), for the style its prompt names.
 _BALANCED = {"mix": {"recorded": 0.6, "dance": 0.25, "other": 0.15}, "style_power": 0.5}
 BALANCED_FINE_TUNE = Recipe(
     backbone=replace(ANNEALED_FINE_TUNE.backbone, **_BALANCED),
