@@ -24,6 +24,7 @@ import json
 import sys
 import time
 import types
+from dataclasses import replace
 from pathlib import Path
 
 # Training reads no audio: stand in for the audio libraries that the device image lacks and that
@@ -128,8 +129,7 @@ def main() -> None:
         with open(log_path, "a") as f:
             f.write(json.dumps(record) + "\n")
 
-    if args.mix:
-        windows.TRAINING_MIX.update(zip(KINDS, map(float, args.mix.split(",")), strict=True))
+    mix = dict(zip(KINDS, map(float, args.mix.split(",")), strict=True)) if args.mix else windows.TRAINING_MIX
     saved = checkpoint.read_config(args.checkpoint)
     config = ModelConfig.from_dict(saved["model"])
     model = DanceModel(config, saved["text_dim"])
@@ -163,6 +163,7 @@ def main() -> None:
     total = sum(STAGES[s][0] for s in chosen)
     for stage in chosen:
         share, options = STAGES[stage]
+        options = replace(options, mix=mix)
         if stage.endswith("tower") and not args.keep_towers:
             getattr(masked, stage).copy_backbone(masked.backbone)
         part, step_fn = plan[stage](options)
