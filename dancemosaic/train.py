@@ -161,7 +161,8 @@ def train_tokenizer(
     tokenizer.to(distributed.setup().device)
 
     def step(generator: torch.Generator) -> dict[str, torch.Tensor]:
-        x = random_windows(clips, options.batch, options.window, generator)[0].to(tokenizer.mean.device)
+        draw = (options.batch, options.window, generator, options.mix, options.style_power)
+        x = random_windows(clips, *draw)[0].to(tokenizer.mean.device)
         recon, _, commit = tokenizer(x)
         features = F.smooth_l1_loss((recon - x) / tokenizer.std, torch.zeros_like(x))
         kin = kinematic_losses(recon, x)

@@ -83,14 +83,21 @@ def load_clip_features(cache: Path, split: str = "train") -> list[ClipFeatures]:
 
 
 def random_windows(
-    clips: list[ClipFeatures], batch: int, window: int, generator: torch.Generator
+    clips: list[ClipFeatures],
+    batch: int,
+    window: int,
+    generator: torch.Generator,
+    mix: dict[str, float] = TRAINING_MIX,
+    style_power: float = 1.0,
 ) -> tuple[torch.Tensor, list[int]]:
-    """(batch, window, C) random crops of clips at least ``window`` long, drawn by the training mix,
-    and which clip each is."""
+    """(batch, window, C) random crops of clips at least ``window`` long, drawn by the training
+    ``mix`` with its styles weighted by ``style_power`` (``mix_weights``), and which clip each is."""
     long_enough = [i for i, c in enumerate(clips) if len(c.features) >= window]
     if not long_enough:
         raise ValueError(f"No training clip is {window} frames long; shorten the window")
-    weights = mix_weights([clips[i].kind for i in long_enough], [len(clips[i].features) for i in long_enough])
+    chosen = [clips[i] for i in long_enough]
+    lengths = [len(c.features) for c in chosen]
+    weights = mix_weights([c.kind for c in chosen], lengths, [c.style for c in chosen], style_power, mix)
     draws = torch.multinomial(weights, batch, replacement=True, generator=generator)
     picks = [long_enough[i] for i in draws.tolist()]
     crops = []
