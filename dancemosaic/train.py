@@ -12,7 +12,8 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,12 +75,12 @@ def run_stage(
         start, _ = checkpoint.load_training_state(folder / "state.safetensors", optimizer)
         log.info("%s: resuming at step %d", stage, start)
     generator = torch.Generator().manual_seed(options.seed + start + 1000 * world.rank)  # ranks differ
-    torch.set_flush_denormal(True)  # decaying EMA statistics and Adam moments turn denormal: slow on CPU
     model.train()
     bar = tqdm(
         range(start, options.steps), initial=start, total=options.steps, desc=stage, disable=not world.is_main
     )
-    with open(folder / "log.jsonl", "a") if world.is_main else open(os.devnull, "w") as log_file:
+    log_path = folder / "log.jsonl" if world.is_main else Path(os.devnull)
+    with open(log_path, "a") as log_file, flushing_denormals():
         for step in bar:
             losses = step_fn(generator)
             optimise(losses["loss"], optimizer, params, learning_rate(options, step), world)
@@ -92,6 +93,20 @@ def run_stage(
                 log_file.flush()
     model.eval()
     return model
+
+
+@contextmanager
+def flushing_denormals() -> Iterator[None]:
+    """Flush denormal floats to zero inside (decaying EMA statistics and Adam moments turn denormal,
+    which is slow on a CPU), and give the process back its own setting after: the flag is global,
+    and left on it broke everything after a training run that relies on IEEE floats (numpy's
+    subnormals, hypothesis's float strategies)."""
+    before = torch.tensor(1e-310, dtype=torch.float64).mul(1.0).item() == 0.0
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(before)
 
 
 def adamw(params: list[nn.Parameter], lr: float) -> torch.optim.Optimizer:
