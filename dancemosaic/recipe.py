@@ -22,7 +22,7 @@ import torch
 from dancemosaic import checkpoint, distributed
 from dancemosaic.config import ModelConfig
 from dancemosaic.datasets.tokens import tokenize, tokenize_pairs
-from dancemosaic.datasets.windows import load_clip_features
+from dancemosaic.datasets.windows import Mix, load_clip_features
 from dancemosaic.model import DanceModel
 from dancemosaic.text import load_text_encoder
 from dancemosaic.train import StageOptions, run_stage, train_tokenizer
@@ -63,7 +63,7 @@ ANNEALED_FINE_TUNE = Recipe(
 # The annealed fine-tune on a mix with more recorded dance and each kind's styles square-root
 # balanced (tango 2 -> 7 % and waltz 58 -> 43 % of the recorded windows; salsa, modern and the
 # unlabelled dances likewise among the other dances), for the style its prompt names.
-_BALANCED = {"mix": {"recorded": 0.6, "dance": 0.25, "other": 0.15}, "style_power": 0.5}
+_BALANCED = {"mix": Mix({"recorded": 0.6, "dance": 0.25, "other": 0.15}, style_power=0.5)}
 BALANCED_FINE_TUNE = Recipe(
     backbone=replace(ANNEALED_FINE_TUNE.backbone, **_BALANCED),
     music_tower=replace(ANNEALED_FINE_TUNE.music_tower, **_BALANCED),

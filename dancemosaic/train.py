@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from dancemosaic import checkpoint, distributed
 from dancemosaic.config import ModelConfig
-from dancemosaic.datasets.windows import TRAINING_MIX, ClipFeatures, feature_statistics, random_windows
+from dancemosaic.datasets.windows import ClipFeatures, Mix, feature_statistics, random_windows
 from dancemosaic.representation import joints_from_features
 from dancemosaic.timing import FPS
 from dancemosaic.tokenizer import MotionTokenizer
@@ -44,10 +44,7 @@ class StageOptions:
     # Decay the learning rate to 0 along a cosine after the warm-up. A fine-tune that keeps a
     # constant rate ends wherever its last noisy steps left it; annealing lets it settle.
     anneal: bool = False
-    # The shares of the training windows by kind of clip, and how evenly each kind's styles are
-    # drawn (windows.mix_weights: 1 by length, 0.5 square-root balanced, 0 equal).
-    mix: dict[str, float] = field(default_factory=lambda: dict(TRAINING_MIX))
-    style_power: float = 1.0
+    mix: Mix = field(default_factory=Mix)  # how the stage draws its windows from the clips
 
 
 def _stage_dir(out: Path, stage: str) -> Path:
@@ -176,8 +173,8 @@ def train_tokenizer(
     tokenizer.to(distributed.setup().device)
 
     def step(generator: torch.Generator) -> dict[str, torch.Tensor]:
-        draw = (options.batch, options.window, generator, options.mix, options.style_power)
-        x = random_windows(clips, *draw)[0].to(tokenizer.mean.device)
+        x = random_windows(clips, options.batch, options.window, generator, options.mix)[0]
+        x = x.to(tokenizer.mean.device)
         recon, _, commit = tokenizer(x)
         features = F.smooth_l1_loss((recon - x) / tokenizer.std, torch.zeros_like(x))
         kin = kinematic_losses(recon, x)

@@ -68,7 +68,7 @@ def _masked_batch(
     generator: torch.Generator,
 ) -> tuple[TokenBatch, torch.Tensor, torch.Tensor]:
     """A window batch on ``device`` with its cosine mask and BERT-corrupted first-quantizer inputs."""
-    batch = token_windows(items, options.batch, options.window, generator, options.mix, options.style_power)
+    batch = token_windows(items, options.batch, options.window, generator, options.mix)
     mask = cosine_mask(batch.padding, generator)
     inputs = corrupt(batch.codes[..., 0], mask, mask_id, generator)
     return batch.to(device), mask.to(device), inputs.to(device)
@@ -103,9 +103,8 @@ def residual_step(
     books = tokenizer.quantizer.codebooks
 
     def step(generator: torch.Generator) -> dict[str, torch.Tensor]:
-        batch = token_windows(
-            items, options.batch, options.window, generator, options.mix, options.style_power
-        ).to(_device(residual))
+        batch = token_windows(items, options.batch, options.window, generator, options.mix)
+        batch = batch.to(_device(residual))
         q = torch.randint(1, len(books), (len(batch.texts),), generator=generator).to(batch.codes.device)
         lower = torch.stack(
             [

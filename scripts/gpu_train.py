@@ -129,7 +129,11 @@ def main() -> None:
         with open(log_path, "a") as f:
             f.write(json.dumps(record) + "\n")
 
-    mix = dict(zip(KINDS, map(float, args.mix.split(",")), strict=True)) if args.mix else windows.TRAINING_MIX
+    mix = (
+        windows.Mix(dict(zip(KINDS, map(float, args.mix.split(",")), strict=True)))
+        if args.mix
+        else windows.DEFAULT_MIX
+    )
     saved = checkpoint.read_config(args.checkpoint)
     config = ModelConfig.from_dict(saved["model"])
     model = DanceModel(config, saved["text_dim"])

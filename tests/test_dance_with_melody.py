@@ -168,7 +168,7 @@ def test_the_training_mix_can_even_out_the_styles_within_a_kind():
 
 def test_training_windows_draw_the_styles_as_the_stage_asks():
     from dancemosaic.datasets.tokens import TokenClip, token_windows
-    from dancemosaic.datasets.windows import ClipFeatures, random_windows
+    from dancemosaic.datasets.windows import ClipFeatures, Mix, random_windows
 
     def clip(style: str, tokens: int) -> TokenClip:
         return TokenClip(style, torch.zeros(tokens, 2, dtype=torch.long), torch.zeros(4 * tokens, 3),
@@ -177,7 +177,7 @@ def test_training_windows_draw_the_styles_as_the_stage_asks():
     clips = [clip("waltz", 90), clip("tango", 10)]
     frames = [ClipFeatures(c.text, c.text, c.features, c.kind, c.style) for c in clips]
     for power, tango_share in ((1.0, 0.1), (0.0, 0.5)):
-        batch = token_windows(clips, 2000, 8, torch.Generator().manual_seed(0), style_power=power)
+        batch = token_windows(clips, 2000, 8, torch.Generator().manual_seed(0), Mix(style_power=power))
         assert batch.texts.count("tango") / 2000 == pytest.approx(tango_share, abs=0.03)
-        picks = random_windows(frames, 2000, 32, torch.Generator().manual_seed(0), style_power=power)[1]
+        picks = random_windows(frames, 2000, 32, torch.Generator().manual_seed(0), Mix(style_power=power))[1]
         assert picks.count(1) / 2000 == pytest.approx(tango_share, abs=0.03)  # the tokenizer's windows

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from dancemosaic.datasets.windows import TRAINING_MIX, ClipFeatures, mix_weights
+from dancemosaic.datasets.windows import DEFAULT_MIX, ClipFeatures, Mix
 from dancemosaic.motion import sample_frames
 from dancemosaic.representation import features_to_motion, motion_to_features
 from dancemosaic.timing import FPS, FRAMES_PER_TOKEN
@@ -84,15 +84,11 @@ def token_windows(
     batch: int,
     window: int,
     generator: torch.Generator,
-    mix: dict[str, float] = TRAINING_MIX,
-    style_power: float = 1.0,
+    mix: Mix = DEFAULT_MIX,
 ) -> TokenBatch:
     """Random windows of ``window`` tokens (whole clips when shorter, then padded), drawn by the
-    training ``mix`` with its styles weighted by ``style_power`` (``windows.mix_weights``)."""
-    weights = mix_weights(
-        [item.kind for item in items], [len(item.codes) for item in items], [item.style for item in items],
-        style_power, mix,
-    )  # fmt: skip
+    training ``mix`` (``windows.Mix``)."""
+    weights = mix.weights([i.kind for i in items], [len(i.codes) for i in items], [i.style for i in items])
     picks = torch.multinomial(weights, batch, replacement=True, generator=generator).tolist()
     codes, padding, features, music = [], [], [], []
     for i in picks:

@@ -5,12 +5,13 @@ The mix is dance first: each kind of clip gets a fixed share of the windows a st
 within a kind a clip is drawn in proportion to its length (a 4-minute tango is worth more windows
 than a 3-second wave). Drawing clips uniformly, as before, gave the ~500 short everyday-motion clips
 90 % of the windows and taught the model to stand still. Within a kind, a stage may also even out
-the styles (``style_power``): the recorded dances are 58 % waltz and 2 % tango by length.
+the styles (``Mix.style_power``): the recorded dances are 58 % waltz and 2 % tango by length.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -71,6 +72,22 @@ def mix_weights(
     return weights / weights.sum()
 
 
+@dataclass(frozen=True)
+class Mix:
+    """How a stage draws its training windows: each kind's share of them, and how evenly a kind's
+    styles are drawn (``style_power`` 1: by length, 0.5: square-root balanced, 0: equal;
+    ``mix_weights``)."""
+
+    shares: Mapping[str, float] = field(default_factory=lambda: dict(TRAINING_MIX))
+    style_power: float = 1.0
+
+    def weights(self, kinds: list[str], lengths: list[int], styles: list[str | None]) -> torch.Tensor:
+        return mix_weights(kinds, lengths, styles, self.style_power, self.shares)
+
+
+DEFAULT_MIX = Mix()  # TRAINING_MIX, clips by length
+
+
 def load_clip_features(cache: Path, split: str = "train") -> list[ClipFeatures]:
     """Every clip of ``split`` (mirrors included for train) as model features."""
     entries = [e for e in load_index(cache)["clips"] if e["split"] == split]
@@ -87,17 +104,16 @@ def random_windows(
     batch: int,
     window: int,
     generator: torch.Generator,
-    mix: dict[str, float] = TRAINING_MIX,
-    style_power: float = 1.0,
+    mix: Mix = DEFAULT_MIX,
 ) -> tuple[torch.Tensor, list[int]]:
     """(batch, window, C) random crops of clips at least ``window`` long, drawn by the training
-    ``mix`` with its styles weighted by ``style_power`` (``mix_weights``), and which clip each is."""
+    ``mix``, and which clip each is."""
     long_enough = [i for i, c in enumerate(clips) if len(c.features) >= window]
     if not long_enough:
         raise ValueError(f"No training clip is {window} frames long; shorten the window")
     chosen = [clips[i] for i in long_enough]
     lengths = [len(c.features) for c in chosen]
-    weights = mix_weights([c.kind for c in chosen], lengths, [c.style for c in chosen], style_power, mix)
+    weights = mix.weights([c.kind for c in chosen], lengths, [c.style for c in chosen])
     draws = torch.multinomial(weights, batch, replacement=True, generator=generator)
     picks = [long_enough[i] for i in draws.tolist()]
     crops = []
