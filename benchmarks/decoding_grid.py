@@ -34,7 +34,8 @@ from dancemosaic.sampling import SamplingOptions  # noqa: E402
 FIELDS = {"temperature": ("temperature", float), "noise": ("confidence_noise", float),
           "steps": ("steps", int), "top_k": ("top_k", int),
           "residual": ("residual_temperature", float)}  # fmt: skip
-KEYS = ("FID_k", "FID_g", "speed_ratio", "spread_ratio", "acceleration_ratio", "style_accuracy",
+KEYS = ("FID_k", "FID_g", "speed_ratio", "spread_ratio", "body_spread_ratio", "turning_ratio",
+        "acceleration_ratio", "style_accuracy",
         "BAS_librosa_beats", "FSR", "copy_distance_median_m")  # fmt: skip
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 COLUMNS = (
     ("FID_k", "FID_k", 1), ("FID_g", "FID_g", 1), ("speed_ratio", "speed ratio", 2),
-    ("spread_ratio", "spread ratio", 2), ("style_accuracy", "style acc.", 2),
+    ("spread_ratio", "spread ratio", 2), ("body_spread_ratio", "body spread ratio", 2),
+    ("turning_ratio", "turning ratio", 2), ("style_accuracy", "style acc.", 2),
     ("BAS_librosa_beats", "BAS (librosa)", 3), ("BAS_project_beats", "BAS (ours)", 3), ("FSR", "FSR %", 1),
     ("copy_distance_median_m", "copy dist. (m)", 3), ("copy_share_within_1cm", "copies <1 cm", 2),
     ("training_pool_FID_k", "FID_k vs training pool", 1), ("n_dances", "dances", 0),
@@ -40,10 +41,12 @@ def verdicts(rows: list[dict]) -> str:
     lines = []
     for row in rows:
         if "measures" in row:
-            lines += ["", "| measure | real | frozen | shrunk | headline (real passes, both probes fail) |"]
-            lines.append("| --- | --- | --- | --- | --- |")
+            probes = [k for k in ("frozen", "shrunk", "statue") if k in next(iter(row["measures"].values()))]
+            header = " | ".join(["measure", "real", *probes, "headline (real passes, every probe fails)"])
+            lines += ["", f"| {header} |"]
+            lines.append("| --- " * (len(probes) + 3) + "|")
             for name, v in row["measures"].items():
-                values = [cell(v.get(k), 3) for k in ("real", "frozen", "shrunk")]
+                values = [cell(v.get(k), 3) for k in ("real", *probes)]
                 lines.append(f"| {name} | " + " | ".join(values) + f" | {'yes' if v['headline'] else 'NO'} |")
         if "met" in row:
             lines += ["", f"**{row['name']}**", "", "| target | met |", "| --- | --- |"]

@@ -1,6 +1,6 @@
 """How much movement does a checkpoint's tokenizer keep? Encode and decode each held-out clip (first
-30 s) and print the joint-speed and pose-spread ratios (decoded / real), the root-relative MPJPE and
-how many distinct first-quantizer codes it used.
+30 s) and print the joint-speed, pose-spread and body-frame pose-spread ratios (decoded / real), the
+root-relative MPJPE and how many distinct first-quantizer codes it used.
 
     python benchmarks/tokenizer_check.py [--checkpoint DIR]
 """
@@ -37,10 +37,13 @@ def main() -> None:
         a, b = real.joints().numpy(), decoded.joints().numpy()
         a, b = a[: len(b)], b[: len(a)]
         ratios = movement_ratios(b, a)
-        speed, spread = ratios["speed_ratio"], ratios["spread_ratio"]
+        speed, spread, body = ratios["speed_ratio"], ratios["spread_ratio"], ratios["body_spread_ratio"]
         mpjpe = np.linalg.norm((a - a[:, :1]) - (b - b[:, :1]), axis=-1).mean() * 1000
         used = len(np.unique(codes[0, :, 0].numpy()))
-        print(f"{entry['name']:<30} speed {speed:.2f} spread {spread:.2f} MPJPE {mpjpe:4.0f} mm codes {used}")
+        print(
+            f"{entry['name']:<30} speed {speed:.2f} spread {spread:.2f} body spread {body:.2f} "
+            f"MPJPE {mpjpe:4.0f} mm codes {used}"
+        )
 
 
 if __name__ == "__main__":

@@ -7,13 +7,19 @@ A dance that stands in one pose and sways can score well on FID against a mixed 
   across the floor in a fixed pose does not count as moving;
 - ``pose_spread``: the std over time (m) of each root-relative joint coordinate, averaged over
   joints 1..21 and the three axes (turning counts: the positions are in world axes);
+- ``body_spread``: the same in the body's own frame (each frame turned so the hips face one
+  way), so that turning on the spot in one pose does not count: a dance that spins a statue has
+  a world-axes spread but no body spread (``turning_statue``);
+- ``turning_speed``: how fast the body turns about the vertical (degrees per second, the hips'
+  facing);
 - ``joint_acceleration``: mean root-relative joint acceleration (m/s^2); not a target, but it
   tells speed that is jitter (a shake adds speed and much more acceleration) from speed that is
   dancing;
 - ``movement_ratios``: all three, divided by those of the real dance on the same song segment.
 
-``frozen`` and ``shrunk`` build the dances a headline metric must reject: the first pose held
-still, and the real dance with its root-relative movement scaled down around its mean pose.
+``frozen``, ``shrunk`` and ``turning_statue`` build the dances a headline metric must reject: the
+first pose held still, the real dance with its root-relative movement scaled down around its mean
+pose, and the first pose held while it turns and travels as the real dancer does.
 Every function takes joint positions (T, J, 3) in metres, y up, SMPL order, J >= 22.
 """
 
@@ -25,6 +31,8 @@ from dancemosaic.features import as_positions
 from dancemosaic.timing import FPS
 
 SHRUNK_SCALE = 0.2  # the sanity row keeps 20 % of the real movement
+TURN_LAG_SECONDS = 1 / 3
+LEFT_HIP, RIGHT_HIP = 1, 2  # SMPL: the hip line is the pelvis's left-right axis
 
 
 def root_relative(joints: np.ndarray) -> np.ndarray:
@@ -44,6 +52,35 @@ def pose_spread(joints: np.ndarray) -> float:
     return float(root_relative(joints).std(axis=0).mean())
 
 
+def facing(joints: np.ndarray) -> np.ndarray:
+    """(T, J, 3) -> (T,) the yaw (radians, unwrapped) of the hip line from right to left hip, about y."""
+    p = as_positions(joints, min_frames=1, min_joints=22)
+    hips = p[:, LEFT_HIP] - p[:, RIGHT_HIP]
+    return np.unwrap(np.arctan2(hips[:, 2], hips[:, 0]))
+
+
+def body_frame(joints: np.ndarray) -> np.ndarray:
+    """(T, J, 3) -> (T, J - 1, 3): ``root_relative`` turned about y so the hip line lies along x."""
+    relative = root_relative(joints)
+    yaw = facing(joints)[:, None]
+    cos, sin = np.cos(yaw), np.sin(yaw)
+    x, y, z = relative[..., 0], relative[..., 1], relative[..., 2]
+    return np.stack([x * cos + z * sin, y, z * cos - x * sin], axis=-1)
+
+
+def body_spread(joints: np.ndarray) -> float:
+    """Mean per-joint std (m) of the joint positions in the body's own frame (``body_frame``)."""
+    return float(body_frame(joints).std(axis=0).mean())
+
+
+def turning_speed(joints: np.ndarray, fps: float = FPS, lag_seconds: float = TURN_LAG_SECONDS) -> float:
+    """Mean rate (degrees per second) at which the hips' facing turns about the vertical, measured
+    over ``lag_seconds`` so that hips wobbling frame to frame (jitter) do not count as turning."""
+    yaw = facing(joints)
+    lag = max(1, min(round(lag_seconds * fps), len(yaw) - 1))
+    return float(np.degrees(np.abs(yaw[lag:] - yaw[:-lag]).mean() * fps / lag))
+
+
 def joint_acceleration(joints: np.ndarray, fps: float = FPS) -> float:
     """Mean root-relative joint acceleration (m/s^2) over frames and joints 1..21."""
     relative = root_relative(joints)
@@ -57,11 +94,13 @@ def movement(joints: np.ndarray, fps: float = FPS) -> dict[str, float]:
         "speed": joint_speed(joints, fps),
         "spread": pose_spread(joints),
         "acceleration": joint_acceleration(joints, fps),
+        "body_spread": body_spread(joints),
+        "turning": turning_speed(joints, fps),
     }
 
 
 def movement_ratios(dance: np.ndarray, real: np.ndarray, fps: float = FPS) -> dict[str, float]:
-    """Speed, spread and acceleration of ``dance`` divided by the ``real`` dance's on the same music."""
+    """Each measure of ``movement`` for ``dance`` divided by the ``real`` dance's on the same music."""
     own, truth = movement(dance, fps), movement(real, fps)
     if min(truth.values()) <= 0:
         raise ValueError("the real dance does not move: pick another reference dance")
@@ -85,4 +124,19 @@ def shrunk(joints: np.ndarray, scale: float = SHRUNK_SCALE) -> np.ndarray:
     mean_pose = relative.mean(axis=0)
     out = p.copy()
     out[:, 1:] = p[:, :1] + mean_pose + scale * (relative - mean_pose)
+    return out
+
+
+def turning_statue(joints: np.ndarray) -> np.ndarray:
+    """The first pose held, turned and carried along as the real dancer turns and travels: a
+    statue on a turntable, whose world-axes pose spread is the dancer's but whose body never moves."""
+    p = as_positions(joints, min_frames=2, min_joints=22)
+    pose = body_frame(p)[0]  # (J - 1, 3) the first pose, hips along x
+    yaw = facing(p)[:, None]
+    cos, sin = np.cos(yaw), np.sin(yaw)
+    x, z = pose[None, :, 0], pose[None, :, 2]
+    y = np.broadcast_to(pose[None, :, 1], (len(p), len(pose)))
+    turned = np.stack([x * cos - z * sin, y, x * sin + z * cos], axis=-1)  # body_frame's inverse
+    out = p.copy()
+    out[:, 1:] = p[:, :1] + turned
     return out

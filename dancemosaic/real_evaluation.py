@@ -18,7 +18,8 @@ each segment (``real_rows.py``) and ``score_row`` measures them:
   style read FID_k 17-101 depending on the draw (``benchmarks/floor_stability.py``; 24-539 on the
   feature scale those 32 windows gave).
 - **movement**: root-relative joint speed and pose spread of each dance divided by those of the
-  real dance on the same segment (``movement.py``).
+  real dance on the same segment (``movement.py``); the pose spread also in the body's own frame
+  (``body_spread_ratio``: turning in place does not count) and the turning speed beside it.
 - **BAS** (Bailando variant, 30 fps, sigma 3 frames) against two beat trackers: the project's
   (``music.music_beats``) and librosa's defaults, as LODGE (``librosa_beats``).
 - **FSR** (LODGE) of each whole dance.
@@ -377,6 +378,9 @@ def _movement_scores(flat: list[tuple[Segment, np.ndarray]]) -> dict:
         "speed_ratio_se": seed_error([r["speed_ratio"] for r in ratios], songs),
         "spread_ratio": float(np.mean([r["spread_ratio"] for r in ratios])),
         "spread_ratio_se": seed_error([r["spread_ratio"] for r in ratios], songs),
+        "body_spread_ratio": float(np.mean([r["body_spread_ratio"] for r in ratios])),
+        "body_spread_ratio_se": seed_error([r["body_spread_ratio"] for r in ratios], songs),
+        "turning_ratio": float(np.mean([r["turning_ratio"] for r in ratios])),
         "acceleration_ratio": float(np.mean([r["acceleration_ratio"] for r in ratios])),
         "speed_m_s": float(np.mean([movement.joint_speed(d) for _, d in flat])),
         "spread_m": float(np.mean([movement.pose_spread(d) for _, d in flat])),
@@ -452,7 +456,7 @@ def meets_target(measure: str, row: dict, real: dict, floor: dict) -> bool:
     value = row.get(measure)
     if value is None or not np.isfinite(value):
         return False
-    if measure in ("speed_ratio", "spread_ratio"):
+    if measure in ("speed_ratio", "spread_ratio", "body_spread_ratio"):
         return RATIO_BAND[0] <= value <= RATIO_BAND[1]
     if measure in ("FID_k", "FID_g"):
         return value <= FID_FACTOR * floor[measure]
@@ -466,13 +470,14 @@ def meets_target(measure: str, row: dict, real: dict, floor: dict) -> bool:
 
 
 MEASURES = (
-    "speed_ratio", "spread_ratio", "FID_k", "FID_g", "style_accuracy",
+    "speed_ratio", "spread_ratio", "body_spread_ratio", "FID_k", "FID_g", "style_accuracy",
     "BAS_librosa_beats", "BAS_project_beats", "FSR",
 )  # fmt: skip
 
 
 def sanity(real: dict, floor: dict, probes: dict[str, dict]) -> dict:
-    """Per measure: does the real row meet its target while every probe row (frozen, shrunk) misses?
+    """Per measure: does the real row meet its target while every probe row (frozen, shrunk,
+    turning statue) misses?
 
     A measure for which that holds can fail, so it is a headline measure; the others are reported
     beside the table but cannot tell a frozen or shrunk dancer from a real one.
@@ -485,7 +490,8 @@ def sanity(real: dict, floor: dict, probes: dict[str, dict]) -> dict:
             verdict[f"{label}_fails"] = not meets_target(measure, row, real, floor)
         verdict["headline"] = verdict["real_meets_target"] and all(verdict[f"{k}_fails"] for k in probes)
         out[measure] = verdict
-    return {"name": "sanity: which measures reject the frozen and shrunk dancers", "measures": out}
+    name = "sanity: which measures reject the frozen, shrunk and turning-statue dancers"
+    return {"name": name, "measures": out}
 
 
 def targets(model_row: dict, real: dict, floor: dict, others: Sequence[dict]) -> dict:

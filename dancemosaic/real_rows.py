@@ -4,8 +4,9 @@ Per held-out segment (a real dance and its song, ~30 s): the real dance; the ful
 style's prompt and the song, from where the real dance starts); the model without music (no song:
 the prompt alone, so no beat refinement either); without text (text guidance weight 0); retrieval
 (the training real dance of the same style whose song's tempo is nearest, cut to length; seed k
-takes the k-th nearest); and the two sanity rows that must fail: frozen (the real dance's first
-pose held) and shrunk (the real dance's root-relative movement scaled to 20 %). Model rows dance
+takes the k-th nearest); and the sanity rows that must fail: frozen (the real dance's first
+pose held), shrunk (the real dance's root-relative movement scaled to 20 %) and the turning statue
+(the first pose held while it turns and travels as the dancer did). Model rows dance
 each segment once per seed; the other rows hold one dance per segment (retrieval: one per seed).
 """
 
@@ -49,6 +50,9 @@ RETRIEVAL = "retrieval: nearest-tempo training dance of the style"
 REAL = "real held-out dances"
 FROZEN = "sanity: frozen (first real pose held)"
 SHRUNK = "sanity: shrunk (real movement x 0.2)"
+STATUE = "sanity: turning statue (first pose, turned as the dancer turns)"
+PROBES = {"frozen": (FROZEN, movement.frozen), "shrunk": (SHRUNK, movement.shrunk),
+          "statue": (STATUE, movement.turning_statue)}  # fmt: skip
 
 
 def model_dances(
@@ -131,7 +135,7 @@ def evaluate(
         rows = _rows(cache, engine, segments, songs, context, seeds, store)
     named = {r["name"]: r for r in rows}
     floor = real_vs_real_row(context)
-    verdicts = [sanity(named[REAL], floor, {"frozen": named[FROZEN], "shrunk": named[SHRUNK]})]
+    verdicts = [sanity(named[REAL], floor, {label: named[name] for label, (name, _) in PROBES.items()})]
     if FULL in named:
         others = [named[n] for n in (NO_MUSIC, NO_TEXT, RETRIEVAL)]
         verdicts.append(targets(named[FULL], named[REAL], floor, others))
@@ -150,6 +154,6 @@ def _rows(
             dances = model_dances(engine, segments, songs, range(seeds), with_music, options, where)
             rows.append(score_row(name, dances, context))
     rows.append(score_row(RETRIEVAL, retrieval_dances(cache, segments, seeds), context))
-    rows.append(score_row(FROZEN, sanity_dances(segments, movement.frozen), context))
-    rows.append(score_row(SHRUNK, sanity_dances(segments, movement.shrunk), context))
+    for name, probe in PROBES.values():
+        rows.append(score_row(name, sanity_dances(segments, probe), context))
     return rows

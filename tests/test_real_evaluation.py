@@ -58,12 +58,13 @@ def classifier() -> style.StyleClassifier:
 
 def test_a_dance_against_itself_has_movement_ratios_of_one():
     dance = styled_dance("swing", seed=1)
-    ones = {"speed_ratio": 1.0, "spread_ratio": 1.0, "acceleration_ratio": 1.0}
-    assert movement.movement_ratios(dance, dance) == pytest.approx(ones)
+    measures = ("speed", "spread", "acceleration", "body_spread", "turning")
+    assert movement.movement_ratios(dance, dance) == pytest.approx({f"{m}_ratio": 1.0 for m in measures})
     assert movement.movement_ratios(movement.frozen(dance), dance) == pytest.approx(
-        {"speed_ratio": 0.0, "spread_ratio": 0.0, "acceleration_ratio": 0.0}
+        {f"{m}_ratio": 0.0 for m in measures}
     )
-    assert movement.movement_ratios(movement.shrunk(dance), dance) == pytest.approx(
+    shrunk = movement.movement_ratios(movement.shrunk(dance), dance)
+    assert {k: shrunk[k] for k in ("speed_ratio", "spread_ratio", "acceleration_ratio")} == pytest.approx(
         {"speed_ratio": 0.2, "spread_ratio": 0.2, "acceleration_ratio": 0.2}
     )
     with pytest.raises(ValueError, match="does not move"):
@@ -77,6 +78,34 @@ def test_jitter_shows_in_acceleration_more_than_in_speed():
     ratios = movement.movement_ratios(shaky, dance)
     assert ratios["spread_ratio"] < 1.1  # the poses are the same give or take 1 cm...
     assert ratios["acceleration_ratio"] > 2 * ratios["speed_ratio"] > 2  # ...but they shake
+
+
+def turned(joints: np.ndarray, degrees_per_second: float) -> np.ndarray:
+    """The dance on a turntable: each frame turned about the vertical through its root."""
+    yaw = np.radians(degrees_per_second) * np.arange(len(joints)) / FPS
+    cos, sin = np.cos(yaw)[:, None], np.sin(yaw)[:, None]
+    relative = joints - joints[:, :1]
+    x, z = relative[..., 0], relative[..., 2]
+    out = joints.copy()
+    out[..., 0] = joints[:, :1, 0] + x * cos - z * sin
+    out[..., 2] = joints[:, :1, 2] + x * sin + z * cos
+    return out
+
+
+def test_the_body_frame_spread_does_not_count_turning_on_the_spot():
+    dance = styled_dance("swing", seed=3)
+    spinning = turned(dance, 90.0)
+    # Turning adds world-axes spread (the arms sweep round) but no pose: the body spread keeps.
+    assert movement.pose_spread(spinning) > 2 * movement.pose_spread(dance)
+    assert movement.body_spread(spinning) == pytest.approx(movement.body_spread(dance), rel=1e-6)
+    assert movement.turning_speed(spinning) == pytest.approx(90.0, rel=0.1)
+    # The statue turns and travels as the dancer does, in its first pose: world spread, no body spread.
+    statue = movement.turning_statue(spinning)
+    np.testing.assert_allclose(statue[:, 0], spinning[:, 0])
+    ratios = movement.movement_ratios(statue, spinning)
+    assert ratios["turning_ratio"] == pytest.approx(1.0)
+    assert ratios["body_spread_ratio"] == pytest.approx(0.0, abs=1e-6)
+    assert ratios["spread_ratio"] > 0.3  # the world-axes spread cannot tell it from a dancer alone
 
 
 def test_shrinking_keeps_the_root_path_and_the_mean_pose():
@@ -122,7 +151,7 @@ def test_frozen_and_shrunk_dances_fail_every_headline_measure(classifier):
         for label, probe in (("frozen", movement.frozen), ("shrunk", movement.shrunk))
     }
     verdict = real_evaluation.sanity(real, real_evaluation.real_vs_real_row(context), probes)["measures"]
-    for measure in ("speed_ratio", "spread_ratio", "FID_k", "FID_g", "style_accuracy"):
+    for measure in ("speed_ratio", "spread_ratio", "body_spread_ratio", "FID_k", "FID_g", "style_accuracy"):
         assert verdict[measure]["headline"], (measure, verdict[measure])
     # Foot skating cannot fail a frozen dancer (still feet never slide): it is never a headline.
     assert not verdict["FSR"]["headline"]
@@ -260,8 +289,9 @@ def test_evaluate_scores_a_checkpoint_against_the_held_out_real_dances(
     assert model["spread_ratio_se"] is None and model["style_accuracy_se"] is None  # one seed per song
     assert rows["real held-out dances"]["speed_ratio"] == pytest.approx(1.0)
     assert rows["sanity: frozen (first real pose held)"]["speed_ratio"] == 0.0
-    sanity = rows["sanity: which measures reject the frozen and shrunk dancers"]["measures"]
-    assert sanity["spread_ratio"]["headline"] and not sanity["FSR"]["headline"]
+    sanity = rows["sanity: which measures reject the frozen, shrunk and turning-statue dancers"]["measures"]
+    assert sanity["body_spread_ratio"]["headline"] and not sanity["FSR"]["headline"]
+    assert sanity["body_spread_ratio"]["statue"] == pytest.approx(0.0, abs=1e-6)
     assert "targets: full model" in rows
     assert (cache / style.CACHE_FILE).is_file()
     assert len(list((tmp_path / "kept").rglob("*.npy"))) == 6  # 3 model rows x 2 songs x 1 seed
