@@ -8,12 +8,12 @@ its song): settings are chosen here, never on the held-out songs.
 
 A setting is one of the names below or ``key=value`` pairs over the defaults, as in
 ``benchmarks/decoding_grid.py``. Prints, per setting, the mean over songs and seeds of the
-pose-spread, joint-speed and joint-acceleration ratios (generated / real, 1.0 = moves like the
-dancer; acceleration well above speed is jitter), BAS on the song's beats, and two statistics of
-the first-quantizer codes against those of the real dance encoded by the same tokenizer: how often
-a code repeats its neighbour (``code_repeat``) and the entropy of the codes a dance uses
-(``code_entropy``, nats). Too many repeats and too few codes is a dance that settles into a few
-poses; none at all is codes drawn one by one, with no phrase.
+pose-spread, body-frame pose-spread, joint-speed and joint-acceleration ratios (generated / real,
+1.0 = moves like the dancer; acceleration well above speed is jitter), BAS on the song's beats,
+and two statistics of the first-quantizer codes against those of the real dance encoded by the
+same tokenizer: how often a code repeats its neighbour (``code_repeat``) and the entropy of the
+codes a dance uses (``code_entropy``, nats). Too many repeats and too few codes is a dance that
+settles into a few poses; none at all is codes drawn one by one, with no phrase.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from dancemosaic.timing import FPS  # noqa: E402
 
 COLUMNS = (
     "spread_ratio",
+    "body_spread_ratio",
     "speed_ratio",
     "acceleration_ratio",
     "spread_cm",
@@ -144,7 +145,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         songs = {s.name: song_segment(s, Path(folder)) for s in segments}
         beats = {s.name: song_beats(songs[s.name], s.frames) for s in segments}
-        rows = {"real dances": [(1.0, 1.0, 1.0, movement.pose_spread(s.real) * 100,
+        rows = {"real dances": [(1.0, 1.0, 1.0, 1.0, movement.pose_spread(s.real) * 100,
                                  metrics.dance_bas(s.real, beats[s.name]),
                                  *code_statistics(real_codes(engine, args.cache, s)))
                                 for s in segments]}  # fmt: skip
@@ -157,7 +158,7 @@ def main() -> None:
                 dance = engine.generate(request, chosen[name])
                 joints = dance.motion.joints().numpy()[: segment.frames]
                 ratios = movement.movement_ratios(joints, segment.real)
-                row = (ratios["spread_ratio"], ratios["speed_ratio"], ratios["acceleration_ratio"])
+                row = tuple(ratios[k] for k in COLUMNS[:4])
                 codes = code_statistics(dance.codes[:, 0].numpy())
                 bas = metrics.dance_bas(joints, beats[segment.name])
                 rows.setdefault(name, []).append((*row, movement.pose_spread(joints) * 100, bas, *codes))
