@@ -85,7 +85,10 @@ def strip(
 
 
 def describe(dance: np.ndarray) -> str:
-    return f"{movement.joint_speed(dance):.2f} m/s, spread {100 * movement.pose_spread(dance):.1f} cm"
+    """Speed and spread, and the spread in the body's frame (turning on the spot not counted)."""
+    speed, spread = movement.joint_speed(dance), movement.pose_spread(dance)
+    body = movement.body_spread(dance)
+    return f"{speed:.2f} m/s, spread {100 * spread:.1f} cm\nbody-frame spread {100 * body:.1f} cm"
 
 
 def main() -> None:
