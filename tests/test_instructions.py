@@ -74,6 +74,23 @@ def test_each_instruction_goes_its_way_says_what_it_measured_and_moves_nothing_o
     assert edited.parent is dance and edited.segments[1].text == effect.prompt
 
 
+def test_bigger_movements_are_measured_in_the_body_frame_so_spinning_is_not_bigger(dance):
+    joints = dance.motion.joints()[FRAMES]  # (N, J, 3)
+    yaw = torch.deg2rad(torch.arange(len(joints), dtype=joints.dtype) * 6.0)[:, None]  # 180 deg/s
+    relative = joints - joints[:, :1]
+    x, z = relative[..., 0], relative[..., 2]
+    spun = joints.clone()
+    spun[..., 0] = joints[:, :1, 0] + x * torch.cos(yaw) - z * torch.sin(yaw)
+    spun[..., 2] = joints[:, :1, 2] + x * torch.sin(yaw) + z * torch.cos(yaw)
+    floor = torch.tensor(0.0)
+    still = instructions.pose_spread(joints, floor)
+    assert float(instructions.pose_spread(spun, floor)) == pytest.approx(float(still), rel=1e-4)
+    world = (relative - relative.mean(0)).norm(dim=-1).mean()  # the world-axes measure it replaced
+    spun_relative = spun - spun[:, :1]
+    # ...which would have called the spinning dance a much bigger movement
+    assert (spun_relative - spun_relative.mean(0)).norm(dim=-1).mean() > 1.5 * world
+
+
 def test_arms_go_up_and_down_as_asked_and_the_rest_of_the_body_stays(engine, dance):
     before = wrists_over_neck(dance)
     raised, _ = engine.instruct(dance, *SPAN, "raise the arms")
