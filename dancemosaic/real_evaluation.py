@@ -380,7 +380,7 @@ def _movement_scores(flat: list[tuple[Segment, np.ndarray]]) -> dict:
         "spread_ratio_se": seed_error([r["spread_ratio"] for r in ratios], songs),
         "body_spread_ratio": float(np.mean([r["body_spread_ratio"] for r in ratios])),
         "body_spread_ratio_se": seed_error([r["body_spread_ratio"] for r in ratios], songs),
-        "turning_ratio": float(np.mean([r["turning_ratio"] for r in ratios])),
+        "turning_ratio": _nanmean([r["turning_ratio"] for r in ratios]),
         "acceleration_ratio": float(np.mean([r["acceleration_ratio"] for r in ratios])),
         "speed_m_s": float(np.mean([movement.joint_speed(d) for _, d in flat])),
         "spread_m": float(np.mean([movement.pose_spread(d) for _, d in flat])),

@@ -105,7 +105,12 @@ def test_the_body_frame_spread_does_not_count_turning_on_the_spot():
     ratios = movement.movement_ratios(statue, spinning)
     assert ratios["turning_ratio"] == pytest.approx(1.0)
     assert ratios["body_spread_ratio"] == pytest.approx(0.0, abs=1e-6)
-    assert ratios["spread_ratio"] > 0.3  # the world-axes spread cannot tell it from a dancer alone
+    assert ratios["spread_ratio"] > 0.3  # in world axes the statue has a spread, though its body never moves
+    # A dancer whose hips never turn is still a reference for everything but the turning.
+    square = dance.copy()
+    square[:, 1:3] = dance[:, :1] + (dance[0, 1:3] - dance[0, :1])  # hips fixed about the root
+    ratios = movement.movement_ratios(spinning, square)
+    assert np.isnan(ratios["turning_ratio"]) and ratios["body_spread_ratio"] > 0
 
 
 def test_shrinking_keeps_the_root_path_and_the_mean_pose():
