@@ -72,12 +72,9 @@ def pose_spread(joints: torch.Tensor, floor: torch.Tensor) -> torch.Tensor:
     over the span, in the body's own frame (m): how big the movements are. Each frame is turned so
     the hips face one way first, so turning on the spot is not a bigger movement (measured in world
     axes, "bigger movements" was reached partly by spinning: the waltz turned 1.6x as fast)."""
-    body = joints - joints[..., :1, :]
     hips = joints[..., J["left_hip"], :] - joints[..., J["right_hip"], :]  # (..., N, 3)
-    yaw = torch.atan2(hips[..., 2], hips[..., 0])[..., None]  # (..., N, 1)
-    cos, sin = torch.cos(yaw), torch.sin(yaw)
-    x, y, z = body[..., 0], body[..., 1], body[..., 2]
-    body = torch.stack([x * cos + z * sin, y, z * cos - x * sin], dim=-1)  # as movement.body_frame
+    facing = yaw_matrix(torch.atan2(hips[..., 2], hips[..., 0]))  # (..., N, 3, 3) hips onto +x
+    body = (joints - joints[..., :1, :]) @ facing.transpose(-1, -2)  # as movement.body_frame
     return (body - body.mean(-3, keepdim=True)).norm(dim=-1).mean((-1, -2))
 
 

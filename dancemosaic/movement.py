@@ -28,11 +28,11 @@ from __future__ import annotations
 import numpy as np
 
 from dancemosaic.features import as_positions
+from dancemosaic.style import facing_yaw, in_body_frame
 from dancemosaic.timing import FPS
 
 SHRUNK_SCALE = 0.2  # the sanity row keeps 20 % of the real movement
 TURN_LAG_SECONDS = 1 / 3
-LEFT_HIP, RIGHT_HIP = 1, 2  # SMPL: the hip line is the pelvis's left-right axis
 
 
 def root_relative(joints: np.ndarray) -> np.ndarray:
@@ -52,20 +52,9 @@ def pose_spread(joints: np.ndarray) -> float:
     return float(root_relative(joints).std(axis=0).mean())
 
 
-def facing(joints: np.ndarray) -> np.ndarray:
-    """(T, J, 3) -> (T,) the yaw (radians, unwrapped) of the hip line from right to left hip, about y."""
-    p = as_positions(joints, min_frames=1, min_joints=22)
-    hips = p[:, LEFT_HIP] - p[:, RIGHT_HIP]
-    return np.unwrap(np.arctan2(hips[:, 2], hips[:, 0]))
-
-
 def body_frame(joints: np.ndarray) -> np.ndarray:
     """(T, J, 3) -> (T, J - 1, 3): ``root_relative`` turned about y so the hip line lies along x."""
-    relative = root_relative(joints)
-    yaw = facing(joints)[:, None]
-    cos, sin = np.cos(yaw), np.sin(yaw)
-    x, y, z = relative[..., 0], relative[..., 1], relative[..., 2]
-    return np.stack([x * cos + z * sin, y, z * cos - x * sin], axis=-1)
+    return in_body_frame(root_relative(joints), facing_yaw(as_positions(joints)))
 
 
 def body_spread(joints: np.ndarray) -> float:
@@ -76,7 +65,7 @@ def body_spread(joints: np.ndarray) -> float:
 def turning_speed(joints: np.ndarray, fps: float = FPS, lag_seconds: float = TURN_LAG_SECONDS) -> float:
     """Mean rate (degrees per second) at which the hips' facing turns about the vertical, measured
     over ``lag_seconds`` so that hips wobbling frame to frame (jitter) do not count as turning."""
-    yaw = facing(joints)
+    yaw = np.unwrap(facing_yaw(as_positions(joints, min_frames=2, min_joints=22)))
     lag = max(1, min(round(lag_seconds * fps), len(yaw) - 1))
     return float(np.degrees(np.abs(yaw[lag:] - yaw[:-lag]).mean() * fps / lag))
 
@@ -134,11 +123,7 @@ def turning_statue(joints: np.ndarray) -> np.ndarray:
     held-out dancers') and whose body never moves."""
     p = as_positions(joints, min_frames=2, min_joints=22)
     pose = body_frame(p)[0]  # (J - 1, 3) the first pose, hips along x
-    yaw = facing(p)[:, None]
-    cos, sin = np.cos(yaw), np.sin(yaw)
-    x, z = pose[None, :, 0], pose[None, :, 2]
-    y = np.broadcast_to(pose[None, :, 1], (len(p), len(pose)))
-    turned = np.stack([x * cos - z * sin, y, x * sin + z * cos], axis=-1)  # body_frame's inverse
+    held = np.broadcast_to(pose, (len(p), *pose.shape))
     out = p.copy()
-    out[:, 1:] = p[:, :1] + turned
+    out[:, 1:] = p[:, :1] + in_body_frame(held, -facing_yaw(p))  # turned back: body_frame's inverse
     return out
