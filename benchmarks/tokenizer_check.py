@@ -39,7 +39,8 @@ def main() -> None:
         speed, spread, body = ratios["speed_ratio"], ratios["spread_ratio"], ratios["body_spread_ratio"]
         mpjpe = np.linalg.norm((a - a[:, :1]) - (b - b[:, :1]), axis=-1).mean() * 1000
         used = len(np.unique(codes[0, :, 0].numpy()))
-        coarse = [body_spread(_decoded(tokenizer, codes[..., :q])[: len(a)]) / body_spread(a) for q in (1, 2)]
+        real_body = body_spread(a)
+        coarse = [body_spread(_decoded(tokenizer, codes[..., :q])[: len(a)]) / real_body for q in (1, 2)]
         print(
             f"{entry['name']:<30} speed {speed:.2f} spread {spread:.2f} body spread {body:.2f} "
             f"(quantizers 1 / 2: {coarse[0]:.2f} / {coarse[1]:.2f}) MPJPE {mpjpe:4.0f} mm codes {used}"

@@ -373,13 +373,11 @@ def _training_pool_scores(dances: list[np.ndarray], pool: FeatureSet) -> dict:
 def _movement_scores(flat: list[tuple[Segment, np.ndarray]]) -> dict:
     ratios = [movement.movement_ratios(d, s.real) for s, d in flat]
     songs = [s.name for s, _ in flat]
-    return {
-        "speed_ratio": float(np.mean([r["speed_ratio"] for r in ratios])),
-        "speed_ratio_se": seed_error([r["speed_ratio"] for r in ratios], songs),
-        "spread_ratio": float(np.mean([r["spread_ratio"] for r in ratios])),
-        "spread_ratio_se": seed_error([r["spread_ratio"] for r in ratios], songs),
-        "body_spread_ratio": float(np.mean([r["body_spread_ratio"] for r in ratios])),
-        "body_spread_ratio_se": seed_error([r["body_spread_ratio"] for r in ratios], songs),
+    scores = {}
+    for key in ("speed_ratio", "spread_ratio", "body_spread_ratio"):  # the targets: with their error
+        values = [r[key] for r in ratios]
+        scores |= {key: float(np.mean(values)), f"{key}_se": seed_error(values, songs)}
+    return scores | {
         "turning_ratio": _nanmean([r["turning_ratio"] for r in ratios]),
         "acceleration_ratio": float(np.mean([r["acceleration_ratio"] for r in ratios])),
         "speed_m_s": float(np.mean([movement.joint_speed(d) for _, d in flat])),
