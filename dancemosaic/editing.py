@@ -49,11 +49,12 @@ def next_window(free: torch.Tensor, window: int) -> tuple[int, int]:
     """(L,) bool -> [start, end) token window around the first free run, with context both sides."""
     length = len(free)
     first = int(free.nonzero()[0])
+    context = min(CONTEXT_TOKENS, window // 2)  # a short window still decides a token per pass
     run_end = first
-    while run_end < length and free[run_end] and run_end - first < window - CONTEXT_TOKENS:
+    while run_end < length and free[run_end] and run_end - first < window - context:
         run_end += 1
     spare = window - (run_end - first)
-    left = min(first, max(min(CONTEXT_TOKENS, spare), spare - (length - run_end)))
+    left = min(first, max(min(context, spare), spare - (length - run_end)))
     start = first - left
     return start, min(length, start + window)
 
@@ -119,7 +120,7 @@ def _fill_pass(
 ) -> tuple[torch.Tensor, list[int]]:
     """One left-to-right pass over the free tokens; returns the codes and the seams it made."""
     codes, free, total, seams = codes.clone(), free.clone(), int(free.sum()), []
-    window = model.config.transformer.max_tokens
+    window = model.window
     device = next(model.parameters()).device
     started = False
     while free.any():
@@ -161,7 +162,7 @@ def refine_span(
     """Inference-time token optimisation towards the pose targets, over windows covering ``span``."""
     codes, distances = codes.clone(), []
     device = next(model.parameters()).device
-    for start, end, _, _ in span_windows(span, model.config.transformer.max_tokens):
+    for start, end, _, _ in span_windows(span, model.window):
         frames = slice(start * FRAMES_PER_TOKEN, end * FRAMES_PER_TOKEN)
         target, mask = _window_pose(signals, frames)
         window_codes, keep = codes[start:end][None].to(device), ~span[start:end][None].to(device)

@@ -72,16 +72,18 @@ class DanceEngine:
     ) -> DanceEngine:
         folder = Path(folder)
         saved = checkpoint.read_config(folder)
-        if set(saved) != {"model", "text_dim"}:
+        if not {"model", "text_dim"} <= set(saved) <= {"model", "text_dim", "window"}:
             raise ValueError(f"{folder} is not a DanceMosaic engine checkpoint (it holds {sorted(saved)})")
-        model = DanceModel(ModelConfig.from_dict(saved["model"]), saved["text_dim"])
+        model = DanceModel(ModelConfig.from_dict(saved["model"]), saved["text_dim"], saved.get("window"))
         checkpoint.load_weights(model, folder)
-        digest = hashlib.sha256((folder / checkpoint.WEIGHTS).read_bytes()).hexdigest()[:12]
+        # The config takes part in the dance (its decoding window), so it is part of the identity.
+        digest = hashlib.sha256(
+            (folder / checkpoint.WEIGHTS).read_bytes() + (folder / checkpoint.CONFIG).read_bytes()
+        ).hexdigest()[:12]
         return cls(model, f"{folder.name}-{digest}", device)
 
     def save_pretrained(self, folder: str | Path, half: bool = True) -> Path:
-        config = {"model": self.model.config.to_dict(), "text_dim": self.model.text_dim}
-        return checkpoint.save_module(self.model, Path(folder), config, half=half)
+        return checkpoint.save_module(self.model, Path(folder), self.model.checkpoint_config(), half=half)
 
     def generate(
         self, request: Request, options: SamplingOptions = DEFAULT_OPTIONS, progress: Progress | None = None

@@ -12,9 +12,22 @@ from dancemosaic.transformer import MaskedMotionModel, ResidualTransformer
 
 
 class DanceModel(nn.Module):
-    def __init__(self, config: ModelConfig, text_dim: int) -> None:
+    """``window``: the most tokens the transformers see at once when decoding, which is the window
+    they were trained on (default: their whole position table, ``max_tokens``). Positions past the
+    training window keep their random initial embeddings: the starter, trained on 40-token windows
+    and decoded in 128-token ones until 2026-12-07, predicted a masked code right 9-20 % of the
+    time past token 40 against 46-51 % before it, and its dances posed 0.53 of the dancers'
+    range instead of 0.69 (benchmarks/REPORT.md, stop 26)."""
+
+    def __init__(self, config: ModelConfig, text_dim: int, window: int | None = None) -> None:
         super().__init__()
         self.config, self.text_dim = config, text_dim
+        self.window = config.transformer.max_tokens if window is None else window
+        if not 1 <= self.window <= config.transformer.max_tokens:
+            raise ValueError(
+                f"a decoding window of {self.window} tokens does not fit the model's "
+                f"{config.transformer.max_tokens} positions"
+            )
         tok, trf = config.tokenizer, config.transformer
         self.tokenizer = MotionTokenizer(tok)
         self.masked = MaskedMotionModel(
@@ -23,6 +36,10 @@ class DanceModel(nn.Module):
         self.residual = ResidualTransformer(
             trf, tok.code_dim, tok.codebook_size, tok.num_quantizers, text_dim
         )
+
+    def checkpoint_config(self) -> dict:
+        """What an engine checkpoint's config.json holds besides its format version."""
+        return {"model": self.config.to_dict(), "text_dim": self.text_dim, "window": self.window}
 
     def train_only(self, *parts: nn.Module) -> None:
         """Freeze everything but ``parts`` (progressive training)."""

@@ -97,14 +97,20 @@ def _started(out: Path, stage: str) -> bool:
 
 
 def _initial_model(config: ModelConfig, text_dim: int, init: Path | None) -> DanceModel:
-    """A fresh model, or the weights of the engine checkpoint ``init`` (same architecture)."""
-    model = DanceModel(config, text_dim)
-    if init is not None:
-        saved = checkpoint.read_config(init)
-        if ModelConfig.from_dict(saved["model"]) != config or saved["text_dim"] != text_dim:
-            raise ValueError(f"{init} has another architecture than the preset being trained")
-        checkpoint.load_weights(model, init)
-    return model
+    """A fresh model, or the weights (and decoding window) of the engine checkpoint ``init``."""
+    if init is None:
+        return DanceModel(config, text_dim)
+    saved = checkpoint.read_config(init)
+    if ModelConfig.from_dict(saved["model"]) != config or saved["text_dim"] != text_dim:
+        raise ValueError(f"{init} has another architecture than the preset being trained")
+    return checkpoint.load_weights(DanceModel(config, text_dim, saved.get("window")), init)
+
+
+def trained_window(recipe: Recipe, model: DanceModel) -> int:
+    """The decoding window after ``recipe``: no longer than any transformer stage's training window
+    (this run's or, for a stage it leaves as it was, the window the model already had)."""
+    run = [getattr(recipe, s).window for s in STAGES[1:] if s in recipe.stages]
+    return min([model.window, *run])
 
 
 def train(
@@ -145,7 +151,8 @@ def train(
             pose_tower_step(masked, tokenizer, items, encoder, recipe.pose_tower),
         ),
     }
-    saved_config = {"model": config.to_dict(), "text_dim": encoder.dim}
+    model.window = trained_window(recipe, model)
+    saved_config = model.checkpoint_config()
     for stage in (s for s in STAGES[1:] if s in recipe.stages):
         _load_previous(model, out, stage)
         part, step = plan[stage]

@@ -179,6 +179,26 @@ def test_fine_tuning_starts_every_stage_from_the_given_checkpoint(prepared, tmp_
         train(prepared, tmp_path / "other", ModelConfig.small(), frozen, init=init)
 
 
+def test_a_checkpoint_decodes_in_the_window_its_transformers_were_trained_on(prepared, tmp_path):
+    from dancemosaic.config import ModelConfig
+    from dancemosaic.engine import DanceEngine
+    from dancemosaic.recipe import STAGES, Recipe, train
+    from dancemosaic.train import StageOptions
+
+    config = ModelConfig.tiny()  # 32 positions
+    short = Recipe(*(StageOptions(steps=1, batch=4, window=8) for _ in STAGES))
+    model = train(prepared, tmp_path / "run", config, short)
+    assert model.window == 8
+    engine = DanceEngine.from_pretrained(tmp_path / "run" / "pose_tower")  # the last stage's export
+    assert engine.model.window == 8
+    # A fine-tune on longer windows that leaves the towers as they were keeps the towers' window.
+    longer = dataclasses.replace(
+        short, backbone=StageOptions(steps=1, batch=4, window=16), stages=("backbone",)
+    )
+    init = engine.save_pretrained(tmp_path / "init", half=False)
+    assert train(prepared, tmp_path / "fine", config, longer, init=init).window == 8
+
+
 def test_the_annealed_fine_tune_keeps_the_checkpoints_tokenizer(prepared, tmp_path):
     from dancemosaic.config import ModelConfig
     from dancemosaic.engine import DanceEngine

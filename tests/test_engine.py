@@ -9,8 +9,10 @@ import torch
 
 from dancemosaic import percussion
 from dancemosaic.__main__ import main
+from dancemosaic.config import ModelConfig
 from dancemosaic.dance import Edit, Request
 from dancemosaic.engine import DanceEngine
+from dancemosaic.model import DanceModel
 from dancemosaic.sampling import SamplingOptions
 from dancemosaic.timing import SAMPLE_RATE, seconds_to_frames
 
@@ -82,6 +84,23 @@ def test_save_and_load_give_the_same_dance(engine, song, tmp_path):
     loaded = DanceEngine.from_pretrained(tmp_path / "ckpt")
     request = Request("a person dances", song=song, seed=4)
     assert torch.equal(loaded.generate(request, FAST).codes, engine.generate(request, FAST).codes)
+
+
+def test_decoding_shows_the_transformers_no_more_tokens_than_their_training_window(song, tmp_path):
+    """Positions past the training window keep random embeddings: a window longer than the
+    one trained on is a window of noise (the starter decoded 128-token windows, trained on 40)."""
+    trained = DanceEngine.from_config(ModelConfig.tiny(), seed=0)
+    trained.model.window = 12
+    engine = DanceEngine.from_pretrained(trained.save_pretrained(tmp_path / "ckpt"))
+    assert engine.model.window == 12
+    seen = []
+    for network in (engine.model.masked, engine.model.residual):
+        network.register_forward_pre_hook(lambda module, args: seen.append(args[0].shape[1]))
+    dance = engine.generate(Request("a person dances", song=song, seed=0, duration=6.0), FAST)
+    assert max(seen) == 12 < ModelConfig.tiny().transformer.max_tokens
+    assert dance.codes.shape[0] == 45 and np.isfinite(dance.joints()).all()
+    with pytest.raises(ValueError, match="does not fit"):
+        DanceModel(ModelConfig.tiny(), 64, window=33)
 
 
 def test_generate_cli_writes_npz_and_bvh(engine, song, tmp_path):
