@@ -108,9 +108,11 @@ def _initial_model(config: ModelConfig, text_dim: int, init: Path | None) -> Dan
 
 def trained_window(recipe: Recipe, model: DanceModel) -> int:
     """The decoding window after ``recipe``: no longer than any transformer stage's training window
-    (this run's or, for a stage it leaves as it was, the window the model already had)."""
-    run = [getattr(recipe, s).window for s in STAGES[1:] if s in recipe.stages]
-    return min([model.window, *run])
+    (this run's or, while a stage is left as it was, the window the model already had)."""
+    transformers = STAGES[1:]
+    run = [getattr(recipe, s).window for s in transformers if s in recipe.stages]
+    kept = [] if set(transformers) <= set(recipe.stages) else [model.window]
+    return min(kept + run)
 
 
 def train(

@@ -197,6 +197,9 @@ def test_a_checkpoint_decodes_in_the_window_its_transformers_were_trained_on(pre
     )
     init = engine.save_pretrained(tmp_path / "init", half=False)
     assert train(prepared, tmp_path / "fine", config, longer, init=init).window == 8
+    # Every transformer stage retrained on longer windows: the window grows with them.
+    every = Recipe(*(StageOptions(steps=1, batch=4, window=16) for _ in STAGES), stages=STAGES[1:])
+    assert train(prepared, tmp_path / "all", config, every, init=init).window == 16
 
 
 def test_the_annealed_fine_tune_keeps_the_checkpoints_tokenizer(prepared, tmp_path):
