@@ -14,10 +14,9 @@ from dancemosaic.transformer import MaskedMotionModel, ResidualTransformer
 class DanceModel(nn.Module):
     """``window``: the most tokens the transformers see at once when decoding, which is the window
     they were trained on (default: their whole position table, ``max_tokens``). Positions past the
-    training window keep their random initial embeddings: the starter, trained on 40-token windows
-    and decoded in 128-token ones until 2026-12-07, predicted a masked code right 9-20 % of the
-    time past token 40 against 46-51 % before it, and its dances posed 0.53 of the dancers'
-    range instead of 0.69 (benchmarks/REPORT.md, stop 26)."""
+    training window keep their random initial embeddings: the starter, trained on 40-token windows,
+    decoded 128-token ones until stop 26 and predicted masked codes past token 40 right 6-27 % of
+    the time against 46-51 % before it (``benchmarks/position_accuracy.py``)."""
 
     def __init__(self, config: ModelConfig, text_dim: int, window: int | None = None) -> None:
         super().__init__()
