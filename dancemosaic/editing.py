@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from dancemosaic import conditioning
 from dancemosaic.dance import PoseTarget
@@ -46,13 +47,19 @@ class Signals:
 
 
 def next_window(free: torch.Tensor, window: int) -> tuple[int, int]:
-    """(L,) bool -> [start, end) token window around the first free run, with context both sides."""
+    """(L,) bool -> [start, end) token window around the first free run, with context both sides.
+
+    A free run that ends the sequence (a generation, an extension) is finished in this window
+    when half the context is enough to fit it, rather than left as a sliver for one more window:
+    each window costs a whole decoding, and each seam a healing one."""
     length = len(free)
     first = int(free.nonzero()[0])
     context = min(CONTEXT_TOKENS, window // 2)  # a short window still decides a token per pass
-    run_end = first
-    while run_end < length and free[run_end] and run_end - first < window - context:
-        run_end += 1
+    free_end = first
+    while free_end < length and free[free_end]:
+        free_end += 1
+    last = free_end == length and free_end - first <= window - context // 2
+    run_end = free_end if last else min(free_end, first + window - context)
     spare = window - (run_end - first)
     left = min(first, max(min(context, spare), spare - (length - run_end)))
     start = first - left
@@ -103,10 +110,74 @@ def fill(
         band[max(0, seam - HEAL_TOKENS) : seam + HEAL_TOKENS] = True
     band &= free  # never touch tokens the caller keeps
     if band.any():
-        codes, _ = _fill_pass(
-            model, codes, band, signals, options, generator, lambda f: report(0.8 + 0.2 * f)
-        )
+        codes = _heal(model, codes, band, signals, options, generator)
+    report(1.0)
     return codes
+
+
+def _runs(mask: torch.Tensor) -> list[tuple[int, int]]:
+    """(L,) bool -> the [start, end) runs of True."""
+    edge = torch.zeros(1, dtype=torch.int)
+    steps = torch.diff(mask.int(), prepend=edge, append=edge)
+    return list(zip(steps.eq(1).nonzero()[:, 0].tolist(), steps.eq(-1).nonzero()[:, 0].tolist(), strict=True))
+
+
+def _heal(
+    model: DanceModel,
+    codes: torch.Tensor,
+    band: torch.Tensor,
+    signals: Signals,
+    options: SamplingOptions,
+    generator: torch.Generator,
+) -> torch.Tensor:
+    """Regenerate each run of ``band`` in its own window (a run longer than a window decides, in
+    pieces), all in one batched decoding: each sees the first pass's tokens on both sides. A long
+    song has a seam every 3 s; one decoding per seam made healing half of the decoding time."""
+    most = model.window - min(CONTEXT_TOKENS, model.window // 2)  # what one window decides
+    runs = [(a, min(a + most, end)) for start, end in _runs(band) for a in range(start, end, most)]
+    windows = []
+    for first, end in runs:
+        run = torch.zeros_like(band)
+        run[first:end] = True
+        windows.append(next_window(run, model.window))
+    width = max(end - start for start, end in windows)
+    device = next(model.parameters()).device
+    conds = [_window_conditions(signals, start, end, device) for start, end in windows]
+    padding = torch.ones(len(windows), width, dtype=torch.bool, device=device)
+    keep = torch.ones(len(windows), width, dtype=torch.bool, device=device)
+    known = torch.zeros(len(windows), width, codes.shape[1], dtype=codes.dtype, device=device)
+    for i, ((start, end), (first, last)) in enumerate(zip(windows, runs, strict=True)):
+        padding[i, : end - start] = False
+        keep[i, first - start : last - start] = False
+        known[i, : end - start] = codes[start:end].to(device)
+    cond = _stacked(conds, width)
+    base = decode_tokens(
+        model.masked, cond, width, known[..., 0], keep, options=options, generator=generator, padding=padding
+    )
+    filled = decode_residual(
+        model.residual, model.tokenizer, base, cond.text, cond.text_present, known, keep,
+        options=options, generator=generator, padding=padding,
+    ).cpu()  # fmt: skip
+    codes = codes.clone()
+    for i, ((start, _), (first, last)) in enumerate(zip(windows, runs, strict=True)):
+        codes[first:last] = filled[i, first - start : last - start]
+    return codes
+
+
+def _stacked(conds: list[Conditions], width: int) -> Conditions:
+    """Single-window conditions (1, n, ...) as one batch, the per-token signals padded to ``width``."""
+
+    def padded(signal: torch.Tensor) -> torch.Tensor:
+        return F.pad(signal, (0, 0, 0, width - signal.shape[1]))
+
+    return Conditions(
+        torch.cat([c.text for c in conds]),
+        torch.cat([c.text_present for c in conds]),
+        torch.cat([padded(c.music) for c in conds]),
+        torch.cat([c.music_present for c in conds]),
+        torch.cat([padded(c.pose) for c in conds]),
+        torch.cat([c.pose_present for c in conds]),
+    )
 
 
 def _fill_pass(

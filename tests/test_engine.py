@@ -45,6 +45,23 @@ def test_long_songs_are_generated_in_windows(engine):
     assert long.codes.shape[0] == 225 and long.motion.num_frames == 900
 
 
+def test_the_seams_of_a_long_song_are_healed_in_one_batched_decoding(engine, monkeypatch):
+    from dancemosaic import editing
+
+    batches = []
+
+    def counted(model, cond, num_tokens, *args, **kwargs):
+        batches.append(cond.text.shape[0])
+        return decode_tokens(model, cond, num_tokens, *args, **kwargs)
+
+    decode_tokens = editing.decode_tokens
+    monkeypatch.setattr(editing, "decode_tokens", counted)
+    long = engine.generate(Request("a person dances", duration=30.0), FAST)  # 225 tokens, window 32
+    first_pass, heal = batches[:-1], batches[-1]
+    assert set(first_pass) == {1} and heal == len(first_pass) - 1  # one window per seam, one call
+    assert long.codes.shape[0] == 225 and np.isfinite(long.joints()).all()
+
+
 def test_inbetweening_keeps_every_token_outside_the_span(engine, dance):
     edited = engine.edit(dance, Edit(4.0, 8.0, text="a person jumps", seed=5), FAST)
     changed = (edited.codes != dance.codes).any(dim=1).nonzero().flatten()
