@@ -130,9 +130,9 @@ def _heal(
     options: SamplingOptions,
     generator: torch.Generator,
 ) -> torch.Tensor:
-    """Regenerate each run of ``band`` in its own window (a run longer than a window decides, in
-    pieces), all in one batched decoding: each sees the first pass's tokens on both sides. A long
-    song has a seam every 3 s; one decoding per seam made healing half of the decoding time."""
+    """Regenerate each run of ``band`` in its own window (in pieces, where a run is longer than a
+    window decides), all in one batched decoding: each sees the first pass's tokens on both sides.
+    A long song has a seam every 3 s; one decoding per seam made healing half the decoding time."""
     most = model.window - min(CONTEXT_TOKENS, model.window // 2)  # what one window decides
     runs = [(a, min(a + most, end)) for start, end in _runs(band) for a in range(start, end, most)]
     windows = []
@@ -142,15 +142,8 @@ def _heal(
         windows.append(next_window(run, model.window))
     width = max(end - start for start, end in windows)
     device = next(model.parameters()).device
-    conds = [_window_conditions(signals, start, end, device) for start, end in windows]
-    padding = torch.ones(len(windows), width, dtype=torch.bool, device=device)
-    keep = torch.ones(len(windows), width, dtype=torch.bool, device=device)
-    known = torch.zeros(len(windows), width, codes.shape[1], dtype=codes.dtype, device=device)
-    for i, ((start, end), (first, last)) in enumerate(zip(windows, runs, strict=True)):
-        padding[i, : end - start] = False
-        keep[i, first - start : last - start] = False
-        known[i, : end - start] = codes[start:end].to(device)
-    cond = _stacked(conds, width)
+    cond = _stacked([_window_conditions(signals, start, end, device) for start, end in windows], width)
+    known, keep, padding = _batched_codes(codes, windows, runs, width, device)
     base = decode_tokens(
         model.masked, cond, width, known[..., 0], keep, options=options, generator=generator, padding=padding
     )
@@ -162,6 +155,21 @@ def _heal(
     for i, ((start, _), (first, last)) in enumerate(zip(windows, runs, strict=True)):
         codes[first:last] = filled[i, first - start : last - start]
     return codes
+
+
+def _batched_codes(
+    codes: torch.Tensor, windows: list[tuple[int, int]], runs: list[tuple[int, int]], width: int,
+    device: torch.device,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
+    """Each window's codes (B, width, Q), what it keeps (all but its run) and its padding (B, width)."""
+    known = torch.zeros(len(windows), width, codes.shape[1], dtype=codes.dtype, device=device)
+    keep = torch.ones(len(windows), width, dtype=torch.bool, device=device)
+    padding = torch.ones(len(windows), width, dtype=torch.bool, device=device)
+    for i, ((start, end), (first, last)) in enumerate(zip(windows, runs, strict=True)):
+        known[i, : end - start] = codes[start:end].to(device)
+        keep[i, first - start : last - start] = False
+        padding[i, : end - start] = False
+    return known, keep, padding
 
 
 def _stacked(conds: list[Conditions], width: int) -> Conditions:
