@@ -54,7 +54,7 @@ def next_window(free: torch.Tensor, window: int) -> tuple[int, int]:
     each window costs a whole decoding, and each seam a healing one."""
     length = len(free)
     first = int(free.nonzero()[0])
-    context = min(CONTEXT_TOKENS, window // 2)  # a short window still decides a token per pass
+    context = _context(window)
     free_end = first
     while free_end < length and free[free_end]:
         free_end += 1
@@ -64,6 +64,11 @@ def next_window(free: torch.Tensor, window: int) -> tuple[int, int]:
     left = min(first, max(min(context, spare), spare - (length - run_end)))
     start = first - left
     return start, min(length, start + window)
+
+
+def _context(window: int) -> int:
+    """Decided tokens shown beside a window's free run: a short window still decides a token."""
+    return min(CONTEXT_TOKENS, window // 2)
 
 
 def _window_conditions(signals: Signals, start: int, end: int, device: torch.device) -> Conditions:
@@ -133,7 +138,7 @@ def _heal(
     """Regenerate each run of ``band`` in its own window (in pieces, where a run is longer than a
     window decides), all in one batched decoding: each sees the first pass's tokens on both sides.
     A long song has a seam every 3 s; one decoding per seam made healing half the decoding time."""
-    most = model.window - min(CONTEXT_TOKENS, model.window // 2)  # what one window decides
+    most = model.window - _context(model.window)  # what one window decides
     runs = [(a, min(a + most, end)) for start, end in _runs(band) for a in range(start, end, most)]
     windows = []
     for first, end in runs:

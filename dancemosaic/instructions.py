@@ -72,8 +72,7 @@ def pose_spread(joints: torch.Tensor, floor: torch.Tensor) -> torch.Tensor:
     over the span, in the body's own frame (m): how big the movements are. Each frame is turned so
     the hips face one way first, so turning on the spot is not a bigger movement (measured in world
     axes, "bigger movements" was reached partly by spinning: the waltz turned 1.6x as fast)."""
-    hips = joints[..., J["left_hip"], :] - joints[..., J["right_hip"], :]  # (..., N, 3)
-    facing = yaw_matrix(torch.atan2(hips[..., 2], hips[..., 0]))  # (..., N, 3, 3) hips onto +x
+    facing = yaw_matrix(-hip_yaw(joints))  # (..., N, 3, 3) hips onto +x
     body = (joints - joints[..., :1, :]) @ facing.transpose(-1, -2)  # as movement.body_frame
     return (body - body.mean(-3, keepdim=True)).norm(dim=-1).mean((-1, -2))
 
@@ -101,13 +100,19 @@ def straight_share(count: int, dtype: torch.dtype) -> torch.Tensor:
     return torch.cat([share.new_zeros(1), share, share.new_ones(1)])
 
 
+def hip_yaw(joints: torch.Tensor) -> torch.Tensor:
+    """(..., N, 22, 3) -> (..., N): the yaw (rad, anticlockwise seen from above) of the line
+    through the hips."""
+    across = joints[..., J["left_hip"], :] - joints[..., J["right_hip"], :]
+    return torch.atan2(-across[..., 2], across[..., 0])
+
+
 def turn(joints: torch.Tensor, floor: torch.Tensor) -> torch.Tensor:
     """(..., N, 22, 3) -> (...): the body's net turn about the vertical over the span (degrees,
     anticlockwise seen from above): the turn of the line through the hips, which only the pelvis
     turns. (``motion.heading`` adds the shoulders, which the arm instructions move: with them,
     "arms lower and spin" measured a full turn as 335 degrees.)"""
-    across = joints[..., J["left_hip"], :] - joints[..., J["right_hip"], :]
-    yaw = torch.atan2(-across[..., 2], across[..., 0])  # (..., N)
+    yaw = hip_yaw(joints)  # (..., N)
     step = torch.remainder(yaw[..., 1:] - yaw[..., :-1] + math.pi, 2 * math.pi) - math.pi
     return torch.rad2deg(step.sum(-1))
 
