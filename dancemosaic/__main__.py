@@ -303,7 +303,8 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--preset", choices=("tiny", "small", "base"), default="small")
     tr.add_argument("--recipe", default="full",
                     help="full: every stage; anneal: an annealed backbone fine-tune (--init); "
-                         "balanced: anneal on a mix with more recorded dance, styles evened out")  # fmt: skip
+                         "balanced: anneal on a mix with more recorded dance, styles evened out; "
+                         "long: anneal with an 8000-step backbone (made the starter, --init)")  # fmt: skip
     tr.add_argument("--stages", nargs="*", help="stages to run (default: the recipe's, in order)")
     tr.add_argument("--steps", type=int, default=None, help="override every stage's step count")
     tr.add_argument("--export", type=Path, default=None, help="save the trained engine here (fp16)")
