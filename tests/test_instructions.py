@@ -53,7 +53,7 @@ def test_parsing_finds_synonyms_combinations_and_unknown_parts():
 # A random tiny tokenizer (2 x 32 codes) cannot decode every effect in full: for these it gets
 # part of the way, and the engine must say so rather than claim it. "slower": this dance's span
 # (since the seams were healed in one batch, stop 26) moves mostly in slow sway, which the top-up's
-# 0.3 s low-pass keeps: x0.84 at the whole share (the starter's editing table: 23 of 24 reached).
+# 0.3 s low-pass keeps: x0.84 at the whole share (the starter's editing table: 24 of 24 reached).
 PARTLY = {"raise the arms": 0.05, "lower the stance": 0.01, "travel more": 0.1, "slower": 0.1}
 SPAN_FRAMES = (FRAMES.start, FRAMES.stop)
 
