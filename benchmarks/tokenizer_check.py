@@ -45,14 +45,19 @@ def main() -> None:
         real = load_motion(args.cache, entry).slice(0, int(30 * FPS))
         with torch.no_grad():
             codes = tokenizer.encode(motion_to_features(real)[None])
-        a, b = real.joints().numpy(), _decoded(tokenizer, codes)
+            features = tokenizer.decode(codes)[0]  # decoded once: raw below, and the engine's view
+        a, b = real.joints().numpy(), features_to_motion(features, FPS).joints().numpy()
         a, b = a[: len(b)], b[: len(a)]
         mpjpe = np.linalg.norm((a - a[:, :1]) - (b - b[:, :1]), axis=-1).mean() * 1000
         used = len(np.unique(codes[0, :, 0].numpy()))
         real_body = body_spread(a)
         coarse = [body_spread(_decoded(tokenizer, codes[..., :q])[: len(a)]) / real_body for q in (1, 2)]
-        engine_view = _through_engine(engine, codes[0])
-        residual_view = _through_engine(engine, _residual_filled(engine, codes[0, :, 0], entry["text"]))
+        engine_view = _through_engine(features)
+        with torch.no_grad():
+            residual_features = tokenizer.decode(
+                _residual_filled(engine, codes[0, :, 0], entry["text"])[None]
+            )[0]
+        residual_view = _through_engine(residual_features)
         print(
             f"{entry['name']:<30} {_ratios(b, a)} (quantizers 1 / 2: {coarse[0]:.2f} / {coarse[1]:.2f}) "
             f"MPJPE {mpjpe:4.0f} mm codes {used}\n{'':<30} engine: {_ratios(engine_view, a)}; "
@@ -76,9 +81,9 @@ def _decoded(tokenizer, codes: torch.Tensor) -> np.ndarray:
 
 
 @torch.no_grad()
-def _through_engine(engine: DanceEngine, codes: torch.Tensor) -> np.ndarray:
-    """(L, Q) codes -> joint positions decoded as the engine returns a dance."""
-    return decoded_motion(engine.model.tokenizer.decode(codes[None])[0].float()).joints().numpy()
+def _through_engine(features: torch.Tensor) -> np.ndarray:
+    """(T, C) decoded features -> joint positions as the engine returns a dance."""
+    return decoded_motion(features.float()).joints().numpy()
 
 
 @torch.no_grad()
